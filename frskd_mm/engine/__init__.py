@@ -1,0 +1,3 @@
+from .hooks import FRSKDHook
+
+__all__ = ['FRSKDHook']

@@ -1,0 +1,3 @@
+from .frskd_hook import FRSKDHook
+
+__all__ = ['FRSKDHook']

@@ -1,0 +1,3 @@
+from .wide_resnet_cifar import WideResNetCIFAR
+
+__all__ = ['WideResNetCIFAR']

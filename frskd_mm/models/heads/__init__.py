@@ -1,0 +1,3 @@
+from .frskd_cls_head import FRSKDClsHead
+
+__all__ = ['FRSKDClsHead']

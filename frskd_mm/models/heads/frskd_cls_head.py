@@ -1,0 +1,128 @@
+"""MMPretrain head for FRSKD (Ji et al., CVPR 2021)."""
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import Tensor
+
+from ..losses.self_distill_loss import SelfDistillLoss
+from ..necks.self_teacher_features import SelfTeacherFeatures
+
+
+@MODELS.register_module()
+class FRSKDClsHead(ClsHead):
+    """Student classifier plus the four FRSKD loss terms.
+
+    The student's logits come from global average pooling and a linear layer
+    on the last backbone stage, exactly as MMPretrain's
+    ``GlobalAveragePooling`` + ``LinearClsHead``, so prediction (which uses
+    the student alone) and the exported student model agree. During
+    training the head reads the self-teacher's outputs attached by
+    :class:`~frskd_mm.models.necks.FRSKDNeck` and returns:
+
+    - ``loss_cls``: the student's loss from ``loss`` (any MMPretrain loss;
+      Mixup/CutMix soft targets and label smoothing work as usual);
+    - ``loss_teacher``: the same loss on the teacher's logits, which trains
+      the self-teacher and also reaches the backbone;
+    - ``loss_kd``: ``alpha * T^2 * KL(p_teacher || p_student)``;
+    - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)``.
+
+    Args:
+        num_classes (int): Number of classes.
+        in_channels (int): Channels of the last backbone stage.
+        alpha (float): Weight of ``loss_kd``. Defaults to 1.
+        beta (float): Weight of ``loss_att``. Defaults to 100.
+        temperature (float): Temperature T of ``loss_kd``. Defaults to 4.
+        feature_loss (dict): The feature term. Defaults to attention
+            transfer, ``dict(type='AttentionTransferLoss')``.
+        teacher_loss_weight (float): Weight of ``loss_teacher``.
+            Defaults to 1.
+        loss (dict): The classification loss of student and teacher.
+            Defaults to ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
+        topk (int | tuple[int]): Top-k accuracy. Defaults to ``(1, )``.
+        cal_acc (bool): Log the student's training accuracy.
+        init_cfg (dict, optional): Initialisation config of the classifier.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 alpha: float = 1.0,
+                 beta: float = 100.0,
+                 temperature: float = 4.0,
+                 feature_loss: dict = dict(type='AttentionTransferLoss'),
+                 teacher_loss_weight: float = 1.0,
+                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = dict(
+                     type='Normal', layer='Linear', std=0.01)) -> None:
+        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc,
+                         init_cfg=init_cfg)
+        if num_classes <= 0:
+            raise ValueError(f'num_classes must be > 0, got {num_classes}.')
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.fc = nn.Linear(in_channels, num_classes)
+        self.teacher_loss_weight = teacher_loss_weight
+        self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
+
+    def pre_logits(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """Global average pooling of the last stage, (N, in_channels)."""
+        return F.adaptive_avg_pool2d(feats[-1], 1).flatten(1)
+
+    def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """The student's logits, (N, num_classes)."""
+        return self.fc(self.pre_logits(feats))
+
+    def loss(self, feats: Tuple[Tensor, ...],
+             data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+        """Compute the four FRSKD loss terms.
+
+        Args:
+            feats (SelfTeacherFeatures): The training-mode output of
+                ``FRSKDNeck`` (student features F_1..F_n with ``refined``
+                and ``teacher_logits`` attached).
+            data_samples (list[DataSample]): With ``gt_label`` or, after
+                batch augmentation, ``gt_score``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls``, ``loss_teacher``, ``loss_kd``,
+            ``loss_att`` (and training accuracy when ``cal_acc``).
+        """
+        if not isinstance(feats, SelfTeacherFeatures) or \
+                feats.teacher_logits is None:
+            raise TypeError(
+                'FRSKDClsHead needs the self-teacher outputs during training: '
+                "use neck=dict(type='FRSKDNeck', in_channels=[...], "
+                'num_classes=...) with the backbone returning every stage, '
+                f'got {type(feats).__name__} from the neck.')
+        student_logits = self(feats)
+        teacher_logits = feats.teacher_logits
+        if 'gt_score' in data_samples[0]:
+            target = torch.stack([i.gt_score for i in data_samples])
+        else:
+            target = torch.cat([i.gt_label for i in data_samples])
+        n = student_logits.size(0)
+        losses = dict(
+            loss_cls=self.loss_module(
+                student_logits, target, avg_factor=n, **kwargs),
+            loss_teacher=self.teacher_loss_weight * self.loss_module(
+                teacher_logits, target, avg_factor=n, **kwargs))
+        losses.update(
+            self.distill(student_logits, teacher_logits, feats,
+                         feats.refined))
+        if self.cal_acc:
+            if target.ndim != 1:
+                raise ValueError('cal_acc needs hard labels; switch it off '
+                                 'with Mixup/CutMix.')
+            acc = Accuracy.calculate(student_logits, target, topk=self.topk)
+            losses.update(
+                {f'accuracy_top-{k}': a
+                 for k, a in zip(self.topk, acc)})
+        return losses

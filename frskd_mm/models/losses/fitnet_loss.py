@@ -1,0 +1,54 @@
+"""FitNet hint loss (Romero et al., ICLR 2015), the alternative feature term
+evaluated in FRSKD's ablation (Ji et al., CVPR 2021, Table 7)."""
+from typing import Sequence
+
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+from torch import Tensor
+
+
+@MODELS.register_module()
+class FitNetLoss(nn.Module):
+    """MSE between regressed student features and refined features.
+
+    Each level has a regressor ``1x1 conv -> BN -> ReLU`` from the student's
+    ``c_i`` channels to the teacher's ``d_i`` channels. The regressors are
+    trained with the student and are not part of the deployed model.
+
+    Args:
+        student_channels (Sequence[int]): c_1..c_n.
+        teacher_channels (Sequence[int]): d_1..d_n.
+    """
+
+    def __init__(self, student_channels: Sequence[int],
+                 teacher_channels: Sequence[int]) -> None:
+        super().__init__()
+        if len(student_channels) != len(teacher_channels):
+            raise ValueError('FitNetLoss needs one teacher width per student '
+                             f'level, got {list(student_channels)} and '
+                             f'{list(teacher_channels)}.')
+        self.regressors = nn.ModuleList(
+            nn.Sequential(
+                nn.Conv2d(c_s, c_t, kernel_size=1, bias=False),
+                nn.BatchNorm2d(c_t), nn.ReLU(inplace=True))
+            for c_s, c_t in zip(student_channels, teacher_channels))
+
+    def forward(self, student_feats: Sequence[Tensor],
+                teacher_feats: Sequence[Tensor]) -> Tensor:
+        """Args:
+            student_feats: F_1..F_n, each (N, c_i, H_i, W_i).
+            teacher_feats: T_1..T_n, each (N, d_i, H_i, W_i).
+
+        Returns:
+            Tensor: ``sum_i MSE(R_i(F_i), T_i)``, a scalar.
+        """
+        if len(student_feats) != len(self.regressors) or \
+                len(teacher_feats) != len(self.regressors):
+            raise ValueError(
+                f'FitNetLoss was built for {len(self.regressors)} levels, '
+                f'got {len(student_feats)} student and {len(teacher_feats)} '
+                'refined levels.')
+        return sum(
+            F.mse_loss(reg(s), t)
+            for reg, s, t in zip(self.regressors, student_feats, teacher_feats))

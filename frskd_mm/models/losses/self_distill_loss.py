@@ -1,0 +1,96 @@
+"""The distillation terms of FRSKD, shared by classification and segmentation.
+
+FRSKD (Ji et al., CVPR 2021, Eq. 7) trains the student with
+``CE + alpha * T^2 * KL(p_t || p_s) + beta * sum_i AT(F_i, T_i)``; the
+self-teacher's logits and refined features are targets that receive no
+gradient from these two terms.
+"""
+from typing import Dict, Optional, Sequence
+
+import torch.nn as nn
+from mmpretrain.registry import MODELS
+from torch import Tensor
+
+from .kd_loss import kd_kl_div
+
+HOOK_HINT = ("add dict(type='FRSKDHook') to custom_hooks (our "
+             "configs/_base_/frskd_runtime.py does)")
+
+
+class SelfDistillLoss(nn.Module):
+    """``loss_kd`` and ``loss_att``: soft-label and feature distillation.
+
+    :class:`~frskd_mm.engine.hooks.FRSKDHook` owns two pieces of state here:
+    it switches on the stop-gradient of the targets before training (and a
+    training-time call without it raises), and it sets ``scale``, the
+    schedule factor in [0, 1] that multiplies alpha and beta.
+
+    Args:
+        alpha (float): Weight of the soft-label term.
+        beta (float): Weight of the feature term.
+        temperature (float): Softmax temperature T of the soft-label term.
+        feature_loss (dict | nn.Module): The feature term, e.g.
+            ``dict(type='AttentionTransferLoss')`` (the paper's choice) or
+            ``dict(type='FitNetLoss', ...)``; called as
+            ``feature_loss(student_feats, refined_feats)``.
+    """
+
+    def __init__(self,
+                 alpha: float,
+                 beta: float,
+                 temperature: float,
+                 feature_loss=dict(type='AttentionTransferLoss')) -> None:
+        super().__init__()
+        if temperature <= 0:
+            raise ValueError(f'temperature must be > 0, got {temperature}.')
+        if alpha < 0 or beta < 0:
+            raise ValueError(f'alpha and beta must be >= 0, got {alpha}, '
+                             f'{beta}.')
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+        if not isinstance(feature_loss, nn.Module):
+            feature_loss = build_feature_loss(feature_loss)
+        self.feature_loss = feature_loss
+        self.scale = 1.0
+        self.stop_target_grad = False
+
+    def forward(self,
+                student_logits: Tensor,
+                teacher_logits: Tensor,
+                student_feats: Sequence[Tensor],
+                refined_feats: Sequence[Tensor],
+                valid_mask: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """Args:
+            student_logits (Tensor): (N, C) or (N, C, H, W).
+            teacher_logits (Tensor): Same shape as ``student_logits``.
+            student_feats (Sequence[Tensor]): F_1..F_n.
+            refined_feats (Sequence[Tensor]): T_1..T_n.
+            valid_mask (Tensor, optional): Positions of the KD term that
+                count, (N,) or (N, H, W).
+
+        Returns:
+            dict[str, Tensor]: ``loss_kd`` and ``loss_att``.
+        """
+        if not self.stop_target_grad:
+            raise RuntimeError(
+                'FRSKD distillation is computed without FRSKDHook, so its '
+                'targets would pass gradients into the self-teacher. '
+                f'To train with FRSKD, {HOOK_HINT}.')
+        teacher_logits = teacher_logits.detach()
+        refined_feats = [f.detach() for f in refined_feats]
+        alpha, beta = self.alpha * self.scale, self.beta * self.scale
+        return dict(
+            loss_kd=alpha * kd_kl_div(student_logits, teacher_logits,
+                                      self.temperature, valid_mask),
+            loss_att=beta * self.feature_loss(student_feats, refined_feats))
+
+
+def build_feature_loss(cfg: dict) -> nn.Module:
+    """Build the feature term, with an error that lists the known types."""
+    if cfg.get('type') not in MODELS:
+        raise KeyError(
+            f"Unknown FRSKD feature loss type {cfg.get('type')!r}: use "
+            "'AttentionTransferLoss' (the paper's) or 'FitNetLoss', or "
+            'register your own nn.Module in MODELS.')
+    return MODELS.build(cfg)

@@ -1,0 +1,98 @@
+"""One bidirectional (top-down + bottom-up) layer of the FRSKD self-teacher."""
+from typing import List, Sequence
+
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .fusion import ConvBNReLU1x1, FusionNode, Resample
+
+
+class BiFPNLayer(nn.Module):
+    """Top-down path P and bottom-up path T over n levels (FRSKD, Sec. 3.1).
+
+    With L_i the lateral maps (``d_i`` channels), levels numbered 1..n from
+    the finest to the coarsest:
+
+    - top-down: ``P_n = L_n``; ``P_i = node(L_i, up(P_{i+1}))`` for i < n,
+      so ``P_{n-1}`` takes ``L_n`` diagonally;
+    - bottom-up: ``T_1 = P_1`` (it fuses L_1 with P_2 diagonally);
+      ``T_i = node(L'_i, P_i, down(T_{i-1}))`` for 1 < i < n and
+      ``T_n = node(L'_n, down(T_{n-1}))``, where ``L'_i`` is a second 1x1
+      lateral of the layer's input.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the n input levels.
+        out_channels (Sequence[int]): The widths d_1..d_n.
+        depth (int): Depth of each separable conv block.
+        with_lateral (bool): Apply the 1x1 laterals L_i to the inputs; the
+            first layer does, stacked layers receive d_i channels already.
+    """
+
+    def __init__(self, in_channels: Sequence[int],
+                 out_channels: Sequence[int], depth: int,
+                 with_lateral: bool = True) -> None:
+        super().__init__()
+        n = len(out_channels)
+        if n < 2:
+            raise ValueError(f'The self-teacher needs >= 2 levels, got {n}.')
+        if not with_lateral and list(in_channels) != list(out_channels):
+            raise ValueError('Without laterals the inputs must already have '
+                             f'widths {list(out_channels)}, got '
+                             f'{list(in_channels)}.')
+        self.with_lateral = with_lateral
+        self.lateral_convs = nn.ModuleList(
+            ConvBNReLU1x1(c, d) for c, d in zip(in_channels, out_channels)
+        ) if with_lateral else None
+        # L'_i for the bottom-up nodes of levels 2..n.
+        self.bottom_up_laterals = nn.ModuleList(
+            ConvBNReLU1x1(c, d)
+            for c, d in zip(in_channels[1:], out_channels[1:]))
+        # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
+        self.upsamples = nn.ModuleList(
+            Resample(out_channels[i + 1], out_channels[i])
+            for i in range(n - 1))
+        self.top_down_nodes = nn.ModuleList(
+            FusionNode(2, out_channels[i], depth) for i in range(n - 1))
+        # Bottom-up nodes of levels 2..n; downsample from level i-1 to i.
+        self.downsamples = nn.ModuleList(
+            Resample(out_channels[i - 1], out_channels[i])
+            for i in range(1, n))
+        self.bottom_up_nodes = nn.ModuleList(
+            FusionNode(3 if i < n - 1 else 2, out_channels[i], depth)
+            for i in range(1, n))
+
+    def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
+        """Args:
+            inputs: n maps, level i of shape (N, in_channels[i], H_i, W_i).
+
+        Returns:
+            list[Tensor]: ReLU(T_1..T_n), level i of shape (N, d_i, H_i, W_i).
+        """
+        n = len(inputs)
+        sizes = [x.shape[-2:] for x in inputs]
+        if self.with_lateral:
+            laterals = [conv(F.relu(x))
+                        for conv, x in zip(self.lateral_convs, inputs)]
+        else:
+            laterals = list(inputs)
+        second_laterals = [
+            conv(F.relu(x))
+            for conv, x in zip(self.bottom_up_laterals, inputs[1:])
+        ]
+
+        top_down = [None] * n
+        top_down[-1] = laterals[-1]
+        for i in range(n - 2, -1, -1):
+            up = self.upsamples[i](top_down[i + 1], sizes[i])
+            top_down[i] = self.top_down_nodes[i]([laterals[i], up])
+
+        outs = [top_down[0]]
+        for i in range(1, n):
+            down = self.downsamples[i - 1](outs[-1], sizes[i])
+            if i < n - 1:
+                fused = [second_laterals[i - 1], top_down[i], down]
+            else:
+                fused = [second_laterals[i - 1], down]
+            outs.append(self.bottom_up_nodes[i - 1](fused))
+        return [F.relu(x) for x in outs]

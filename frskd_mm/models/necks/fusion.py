@@ -1,0 +1,144 @@
+"""Building blocks of the FRSKD self-teacher (a BiFPN, Tan et al., CVPR 2020).
+
+The block structure follows the authors' FRSKD implementation: 1x1
+``conv-BN-ReLU`` for laterals and resampling, depthwise-separable 3x3 blocks
+after each fusion, and fast normalized fusion of ReLU-ed inputs.
+"""
+import math
+from typing import List, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+
+class ConvBNReLU1x1(nn.Sequential):
+    """``1x1 conv (no bias) -> BN -> ReLU``; changes the channel count.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, 1, bias=False),
+            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+
+
+class SeparableConvBlock(nn.Sequential):
+    """``depth`` depthwise-separable 3x3 convolutions with BN.
+
+    Layout: ``[dw3x3, pw1x1, BN]`` followed by ``depth - 1`` times
+    ``[ReLU, dw3x3, pw1x1, BN]``; the output is not activated.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        depth (int): Number of separable convolutions (>= 1).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 depth: int) -> None:
+        if depth < 1:
+            raise ValueError(f'depth must be >= 1, got {depth}.')
+        layers: List[nn.Module] = []
+        channels = in_channels
+        for i in range(depth):
+            if i > 0:
+                layers.append(nn.ReLU())
+            layers += [
+                nn.Conv2d(channels, channels, 3, padding=1, groups=channels,
+                          bias=False),
+                nn.Conv2d(channels, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels),
+            ]
+            channels = out_channels
+        super().__init__(*layers)
+
+
+class FusionNode(nn.Module):
+    """Fast normalized fusion followed by a separable conv block.
+
+    ``out = block(sum_k w_k * relu(x_k))`` with ``w = relu(v) / (sum relu(v)
+    + eps)`` and learnable ``v`` initialised to ones (EfficientDet, Eq. 3).
+
+    Args:
+        num_inputs (int): Number of fused maps, all of shape (N, C, H, W).
+        channels (int): C.
+        depth (int): Depth of the separable conv block.
+        eps (float): Stabiliser of the normalisation.
+    """
+
+    def __init__(self, num_inputs: int, channels: int, depth: int,
+                 eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(num_inputs))
+        self.eps = eps
+        self.conv = SeparableConvBlock(channels, channels, depth)
+
+    def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+        w = F.relu(self.weight)
+        w = w / (w.sum() + self.eps)
+        fused = sum(w[k] * F.relu(x) for k, x in enumerate(inputs))
+        return self.conv(fused)
+
+
+def max_pool_same(x: Tensor, kernel_size: int = 3, stride: int = 2) -> Tensor:
+    """Max pooling with TensorFlow-style static 'same' padding (zeros).
+
+    Args:
+        x (Tensor): Shape (N, C, H, W).
+
+    Returns:
+        Tensor: Shape (N, C, ceil(H / stride), ceil(W / stride)).
+    """
+    h, w = x.shape[-2:]
+    pad_h = max((math.ceil(h / stride) - 1) * stride + kernel_size - h, 0)
+    pad_w = max((math.ceil(w / stride) - 1) * stride + kernel_size - w, 0)
+    x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2,
+                  pad_h - pad_h // 2])
+    return F.max_pool2d(x, kernel_size, stride)
+
+
+def resize_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Resize a map to the spatial ``size`` of the level it is fused with.
+
+    Larger maps are reduced with 3x3/2 'same' max pooling when the target is
+    exactly half (rounded up), otherwise with adaptive max pooling; smaller
+    maps are enlarged with nearest-neighbour upsampling. Equal sizes pass
+    through, so backbones with equal-resolution stages (dilated ResNets)
+    work too.
+
+    Args:
+        x (Tensor): Shape (N, C, H, W).
+        size (tuple[int, int]): Target (H', W').
+
+    Returns:
+        Tensor: Shape (N, C, H', W').
+    """
+    h, w = x.shape[-2:]
+    if (h, w) == tuple(size):
+        return x
+    if h >= size[0] and w >= size[1]:
+        if (math.ceil(h / 2), math.ceil(w / 2)) == tuple(size):
+            return max_pool_same(x)
+        return F.adaptive_max_pool2d(x, size)
+    return F.interpolate(x, size=size, mode='nearest')
+
+
+class Resample(nn.Module):
+    """``relu -> resize to the target level -> 1x1 conv-BN-ReLU``.
+
+    Args:
+        in_channels (int): Channels of the source level.
+        out_channels (int): Channels of the target level.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = ConvBNReLU1x1(in_channels, out_channels)
+
+    def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
+        return self.conv(resize_to(F.relu(x), size))

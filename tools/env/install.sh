@@ -18,7 +18,11 @@ if [ -f "$stamp" ] && [ "$stamp" -nt "$root/requirements.txt" ] \
 fi
 
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
-pip() { "$venv/bin/python" -m pip --disable-pip-version-check "$@"; }
+# The local package mirror warns about every absent index folder: hide that.
+pip() {
+  "$venv/bin/python" -m pip --disable-pip-version-check "$@" \
+    2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
 req() { grep -E "^$1([=<>]|$)" "$root/requirements.txt" | head -n1; }
 
 pip install -q "$(req setuptools)" wheel

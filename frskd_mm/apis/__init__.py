@@ -1,0 +1,3 @@
+from .export import student_config, student_state_dict
+
+__all__ = ['student_config', 'student_state_dict']

@@ -1,0 +1,86 @@
+"""Shared fixtures: small FRSKD classifiers built like the configs do."""
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from mmpretrain.utils import register_all_modules
+
+import frskd_mm  # noqa: F401
+
+register_all_modules(init_default_scope=True)
+
+
+def frskd_classifier_cfg(num_classes: int = 5, alpha: float = 2.0,
+                         beta: float = 100.0, **head) -> dict:
+    """A WRN-16-2 FRSKD classifier, as configs/frskd/wrn16_2_cifar100.py."""
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(type='WideResNetCIFAR', depth=16, widen_factor=2,
+                      out_indices=(0, 1, 2)),
+        neck=dict(type='FRSKDNeck', in_channels=[32, 64, 128], width=2,
+                  depth=2, num_classes=num_classes),
+        head=dict(type='FRSKDClsHead', num_classes=num_classes,
+                  in_channels=128, alpha=alpha, beta=beta, temperature=4.0,
+                  **head))
+
+
+@pytest.fixture
+def build_frskd():
+    def build(**kwargs):
+        torch.manual_seed(0)
+        model = MODELS.build(frskd_classifier_cfg(**kwargs))
+        model.init_weights()
+        return model
+    return build
+
+
+@pytest.fixture
+def batch():
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randn(4, 3, 32, 32, generator=g)
+    samples = [DataSample().set_gt_label(i % 5) for i in range(4)]
+    return inputs, samples
+
+
+def write_cifar100(root, num_train: int = 32, num_test: int = 16,
+                   seed: int = 0) -> str:
+    """Write a tiny CIFAR-100 in the official pickle format.
+
+    Creates ``<root>/cifar-100-python/{train,test,meta}`` as the real
+    archive has them (protocol-2 pickles of dicts with ``data`` uint8
+    (N, 3072) in CHW order, ``fine_labels``, ``coarse_labels``,
+    ``filenames``; ``meta`` with the 100 ``fine_label_names``).
+
+    Returns:
+        str: ``root``, to be used as ``data_root``.
+    """
+    import os
+    import pickle
+
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    folder = os.path.join(root, 'cifar-100-python')
+    os.makedirs(folder, exist_ok=True)
+    for split, n in (('train', num_train), ('test', num_test)):
+        labels = [int(i % 100) for i in range(n)]
+        entry = {
+            'data': rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            'fine_labels': labels,
+            'coarse_labels': [lbl // 5 for lbl in labels],
+            'filenames': [f'{split}_{i}.png' for i in range(n)],
+            'batch_label': f'{split} fixture',
+        }
+        with open(os.path.join(folder, split), 'wb') as f:
+            pickle.dump(entry, f, protocol=2)
+    meta = {
+        'fine_label_names': [f'class_{i}' for i in range(100)],
+        'coarse_label_names': [f'super_{i}' for i in range(20)],
+    }
+    with open(os.path.join(folder, 'meta'), 'wb') as f:
+        pickle.dump(meta, f, protocol=2)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def cifar100_root(tmp_path_factory):
+    return write_cifar100(tmp_path_factory.mktemp('cifar100'))

@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from frskd_mm.models.losses import attention_transfer, kd_kl_div
+from frskd_mm.models.losses.self_distill_loss import SelfDistillLoss
+
+
+def _inputs():
+    g = torch.Generator().manual_seed(0)
+    s_logits = torch.randn(3, 5, generator=g)
+    t_logits = torch.randn(3, 5, generator=g)
+    s_feats = [torch.rand(3, 2, 4, 4, generator=g),
+               torch.rand(3, 4, 2, 2, generator=g)]
+    t_feats = [torch.rand(3, 4, 4, 4, generator=g),
+               torch.rand(3, 8, 2, 2, generator=g)]
+    return s_logits, t_logits, s_feats, t_feats
+
+
+def test_refuses_to_run_without_the_hook():
+    loss = SelfDistillLoss(alpha=2.0, beta=100.0, temperature=4.0)
+    with pytest.raises(RuntimeError, match='FRSKDHook'):
+        loss(*_inputs())
+
+
+def test_weights_and_schedule_scale():
+    s_logits, t_logits, s_feats, t_feats = _inputs()
+    loss = SelfDistillLoss(alpha=2.0, beta=100.0, temperature=4.0)
+    loss.stop_target_grad = True
+    loss.scale = 0.5
+    out = loss(s_logits, t_logits, s_feats, t_feats)
+    kd = kd_kl_div(s_logits, t_logits, 4.0)
+    at = sum(attention_transfer(s, t) for s, t in zip(s_feats, t_feats))
+    assert out['loss_kd'].item() == pytest.approx(2.0 * 0.5 * kd.item(),
+                                                  rel=1e-6)
+    assert out['loss_att'].item() == pytest.approx(100.0 * 0.5 * at.item(),
+                                                   rel=1e-6)
+
+
+def test_targets_receive_no_gradient():
+    s_logits, t_logits, s_feats, t_feats = _inputs()
+    s_logits.requires_grad_()
+    t_logits.requires_grad_()
+    for f in s_feats + t_feats:
+        f.requires_grad_()
+    loss = SelfDistillLoss(alpha=1.0, beta=1.0, temperature=4.0)
+    loss.stop_target_grad = True
+    out = loss(s_logits, t_logits, s_feats, t_feats)
+    (out['loss_kd'] + out['loss_att']).backward()
+    assert t_logits.grad is None
+    assert all(f.grad is None for f in t_feats)
+    assert s_logits.grad.abs().sum() > 0
+    assert all(f.grad.abs().sum() > 0 for f in s_feats)
+
+
+def test_unknown_feature_loss_type_is_a_clear_error():
+    with pytest.raises(KeyError, match="Unknown FRSKD feature loss type"):
+        SelfDistillLoss(1.0, 1.0, 4.0, feature_loss=dict(type='NoSuchLoss'))
+    with pytest.raises(ValueError, match='temperature'):
+        SelfDistillLoss(1.0, 1.0, 0.0)

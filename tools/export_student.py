@@ -1,0 +1,91 @@
+"""Export the deployable student of an FRSKD classifier.
+
+Writes ``<out-dir>/<name>_student.py`` and ``<out-dir>/<name>_student.pth``:
+a config and checkpoint that a plain MMPretrain installation loads with
+``mmpretrain.apis.init_model`` or ``ImageClassificationInferencer``, without
+frskd_mm (unless the backbone itself is frskd_mm's, e.g. WideResNetCIFAR).
+The student predicts exactly what the FRSKD model predicts in eval mode.
+
+Example:
+    python tools/export_student.py configs/frskd/resnet18_cifar100.py \\
+        work_dirs/resnet18_cifar100/epoch_200.pth --out-dir exported/
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner.checkpoint import _load_checkpoint
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from frskd_mm.apis import student_config, student_state_dict  # noqa: E402
+from frskd_mm.utils import allow_mmengine_checkpoints  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description='Export the student of an FRSKD model (no self-teacher)')
+    parser.add_argument('config', help='FRSKD training config')
+    parser.add_argument('checkpoint', help='checkpoint of that config')
+    parser.add_argument('--out-dir', required=True, help='output folder')
+    parser.add_argument('--name', help='file stem (default: config name)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config')
+    return parser.parse_args()
+
+
+def export(config: str, checkpoint: str, out_dir: str, name: str = None,
+           cfg_options: dict = None):
+    """Write the student config and checkpoint; return their paths."""
+    from mmpretrain.registry import MODELS
+    from mmpretrain.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    plain_cfg, needs_frskd = student_config(cfg)
+
+    allow_mmengine_checkpoints()
+    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt)
+    student = student_state_dict(state)
+    # Loading strictly into the plain model proves the split is complete.
+    model = MODELS.build(plain_cfg.model)
+    model.load_state_dict(student, strict=True)
+
+    name = name or osp.splitext(osp.basename(config))[0]
+    os.makedirs(out_dir, exist_ok=True)
+    cfg_path = osp.join(out_dir, f'{name}_student.py')
+    ckpt_path = osp.join(out_dir, f'{name}_student.pth')
+    plain_cfg.dump(cfg_path)
+    meta = dict(ckpt.get('meta', {}))
+    meta['frskd_export'] = dict(source_config=config,
+                                source_checkpoint=checkpoint)
+    torch.save(dict(state_dict=student,
+                    meta=dict(dataset_meta=meta.get('dataset_meta', {}),
+                              frskd_export=meta['frskd_export'])), ckpt_path)
+    removed = len(state) - len(student)
+    return cfg_path, ckpt_path, removed, needs_frskd
+
+
+def main():
+    args = parse_args()
+    cfg_path, ckpt_path, removed, needs_frskd = export(
+        args.config, args.checkpoint, args.out_dir, args.name,
+        args.cfg_options)
+    print(f'Student config:     {cfg_path}')
+    print(f'Student checkpoint: {ckpt_path}  ({removed} training-only '
+          'tensors of the self-teacher removed)')
+    if needs_frskd:
+        print('Note: the backbone is frskd_mm\'s, so the exported config '
+              'imports frskd_mm.models.backbones.')
+    print('Load it with: from mmpretrain.apis import init_model; '
+          f"init_model('{cfg_path}', '{ckpt_path}')")
+
+
+if __name__ == '__main__':
+    main()

@@ -4,8 +4,8 @@ The 1,797 8x8 digits (UCI optdigits test set, shipped inside scikit-learn)
 are upscaled to 32x32 RGB PNGs and split deterministically: every fifth
 image of each class goes to ``test``, the rest to ``train``::
 
-    <out>/train/<digit>/<index>.png   (1,438 images)
-    <out>/test/<digit>/<index>.png    (359 images)
+    <out>/train/<digit>/<index>.png   (1,442 images)
+    <out>/test/<digit>/<index>.png    (355 images)
 
 MMPretrain reads this layout with ``CustomDataset`` (or frskd_mm's
 ``ImageFolder``). Running it again on a complete folder does nothing.

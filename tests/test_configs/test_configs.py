@@ -1,0 +1,306 @@
+"""Every config under configs/baseline and configs/frskd builds and trains.
+
+The configs are discovered with glob, so a new config is covered as soon as
+it is added. For each one the model is built from the config and trained for
+one step on a tiny random batch (through the config's data preprocessor, so
+Mixup/CutMix run as in training); its datasets are built on a fake copy of
+the expected on-disk layout. Each FRSKD config must be its baseline plus the
+FRSKD neck, head and hook, nothing else.
+"""
+import copy
+import functools
+import glob
+import os
+import os.path as osp
+import types
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.utils import import_modules_from_strings
+from mmpretrain.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+from mmpretrain.utils import register_all_modules
+
+import frskd_mm  # noqa: F401
+from frskd_mm.engine.hooks import FRSKDHook
+
+register_all_modules(init_default_scope=False)
+
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+BASELINES = sorted(glob.glob(osp.join(CONFIG_DIR, 'baseline', '*.py')))
+FRSKDS = sorted(glob.glob(osp.join(CONFIG_DIR, 'frskd', '*.py')))
+ALL_CONFIGS = BASELINES + FRSKDS
+NAMES = sorted({osp.basename(p)[:-3] for p in ALL_CONFIGS})
+
+# Backbones that run at CIFAR resolution (32x32); the others use 224 crops.
+CIFAR_BACKBONES = ('ResNet_CIFAR', 'WideResNetCIFAR')
+FRSKD_LOSSES = {'loss_cls', 'loss_teacher', 'loss_kd', 'loss_att'}
+
+# The paper's settings (Ji et al., CVPR 2021, and the authors' defaults):
+# classes, alpha, beta, images per GPU, GPUs, epochs, lr steps, batch aug.
+PAPER = {
+    'resnet18_cifar100': (100, 2, 100, 128, 1, 200, [100, 150], None),
+    'resnet18_cifar100_mixup': (100, 2, 100, 128, 1, 200, [100, 150],
+                                dict(type='Mixup', alpha=0.2)),
+    'resnet18_cifar100_cutmix': (100, 2, 100, 128, 1, 200, [100, 150],
+                                 dict(type='CutMix', alpha=1.0)),
+    'wrn16_2_cifar100': (100, 2, 100, 128, 1, 200, [100, 150], None),
+    'resnet18_tinyimagenet': (200, 3, 100, 128, 1, 200, [100, 150], None),
+    'resnet18_cub200': (200, 1, 200, 32, 1, 200, [100, 150], None),
+    'resnet18_mit67': (67, 1, 200, 32, 1, 200, [100, 150], None),
+    'resnet18_stanford40': (40, 1, 200, 32, 1, 200, [100, 150], None),
+    'resnet18_dogs': (120, 1, 200, 32, 1, 200, [100, 150], None),
+    'resnet18_imagenet': (1000, 1, 200, 32, 8, 90, [30, 60], None),
+    'resnet34_imagenet': (1000, 1, 200, 32, 8, 90, [30, 60], None),
+}
+
+
+def config_id(path: str) -> str:
+    return osp.relpath(path, CONFIG_DIR)[:-3]
+
+
+@functools.lru_cache(maxsize=None)
+def _load(path: str) -> Config:
+    cfg = Config.fromfile(path)
+    if 'custom_imports' in cfg:
+        import_modules_from_strings(**cfg.custom_imports)
+    return cfg
+
+
+def load(path: str) -> Config:
+    """The config at ``path`` (a private copy), its custom_imports done."""
+    return copy.deepcopy(_load(path))
+
+
+def build_model(cfg: Config):
+    """Build the model as the Runner does (with cfg.data_preprocessor)."""
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(model_cfg)
+    model.init_weights()
+    return model
+
+
+def is_frskd(cfg: Config) -> bool:
+    return cfg.model.head.type == 'FRSKDClsHead'
+
+
+def input_size(cfg: Config) -> int:
+    return 32 if cfg.model.backbone.type in CIFAR_BACKBONES else 224
+
+
+def test_configs_are_discovered_in_twins():
+    assert BASELINES and FRSKDS
+    baseline_names = {osp.basename(p) for p in BASELINES}
+    frskd_names = {osp.basename(p) for p in FRSKDS}
+    assert baseline_names == frskd_names, (
+        'every FRSKD config needs its baseline twin and vice versa: '
+        f'{sorted(baseline_names ^ frskd_names)}')
+    assert {f'{name}.py' for name in PAPER} <= frskd_names
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_config_trains_one_step(path):
+    cfg = load(path)
+    model = build_model(cfg)
+    model.train()
+    frskd = is_frskd(cfg)
+    if frskd:
+        # What the Runner does with custom_hooks before the first iteration.
+        assert any(h.type == 'FRSKDHook' for h in cfg.custom_hooks)
+        FRSKDHook().before_train(types.SimpleNamespace(model=model))
+
+    # ResNets and the self-teacher work at any size: 64 stands for 224.
+    size = 32 if input_size(cfg) == 32 else 64
+    num_classes = cfg.model.head.num_classes
+    g = torch.Generator().manual_seed(0)
+    inputs = [
+        torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=g)
+        for _ in range(2)
+    ]
+    samples = [
+        DataSample().set_gt_label(0),
+        DataSample().set_gt_label(num_classes - 1)
+    ]
+    data = model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples), training=True)
+    assert data['inputs'].shape == (2, 3, size, size)
+    assert data['inputs'].dtype == torch.float32
+    if cfg.model.get('train_cfg', {}).get('augments'):
+        for sample in data['data_samples']:
+            score = sample.gt_score
+            assert score.shape == (num_classes, )
+            assert torch.isclose(score.sum(), torch.tensor(1.0))
+
+    losses = model(**data, mode='loss')
+    assert set(losses) == (FRSKD_LOSSES if frskd else {'loss'})
+    for name, value in losses.items():
+        assert value.dim() == 0 and torch.isfinite(value), (name, value)
+        assert value >= 0, (name, value)
+    if frskd:
+        assert losses['loss_att'] > 0
+    sum(losses.values()).backward()
+    no_grad = [
+        n for n, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or not torch.isfinite(
+            p.grad).all())
+    ]
+    assert not no_grad, f'parameters without a finite gradient: {no_grad}'
+
+    # Inference is the student alone, whatever the training setup.
+    model.eval()
+    with torch.no_grad():
+        logits = model(data['inputs'], mode='tensor')
+        preds = model(data['inputs'], mode='predict')
+    assert logits.shape == (2, num_classes)
+    assert len(preds) == 2 and preds[0].pred_score.shape == (num_classes, )
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_frskd_twin_differs_only_by_frskd(name):
+    base = load(osp.join(CONFIG_DIR, 'baseline', f'{name}.py')).to_dict()
+    frskd = load(osp.join(CONFIG_DIR, 'frskd', f'{name}.py')).to_dict()
+    assert base['model']['head']['type'] != 'FRSKDClsHead'
+    assert 'custom_hooks' not in base
+    assert [h['type'] for h in frskd['custom_hooks']] == ['FRSKDHook']
+    # frskd_runtime.py cannot set custom_imports (a key set by two bases is
+    # an error in MMEngine): the baseline must import frskd_mm for its twin.
+    assert 'frskd_mm' in frskd['custom_imports']['imports']
+    assert base['custom_imports'] == frskd['custom_imports']
+
+    bm, fm = base['model'], frskd['model']
+    assert fm['neck']['type'] == 'FRSKDNeck'
+    assert fm['head']['type'] == 'FRSKDClsHead'
+    # The FRSKD head is the baseline's classifier plus the distillation.
+    assert fm['head']['num_classes'] == bm['head']['num_classes']
+    assert fm['head']['in_channels'] == bm['head']['in_channels']
+    assert fm['head']['loss'] == bm['head']['loss']
+    assert fm['neck']['num_classes'] == bm['head']['num_classes']
+    assert fm['neck']['in_channels'][-1] == bm['head']['in_channels']
+    # The self-teacher sees every stage up to the baseline's last one.
+    last = bm['backbone']['out_indices'][-1]
+    assert list(fm['backbone']['out_indices']) == list(range(last + 1))
+    assert len(fm['neck']['in_channels']) == last + 1
+
+    for cfg in (base, frskd):
+        cfg.pop('custom_hooks', None)
+        del cfg['model']['neck'], cfg['model']['head']
+        del cfg['model']['backbone']['out_indices']
+    assert frskd == base
+
+
+@pytest.mark.parametrize('name', sorted(PAPER))
+def test_frskd_config_follows_the_paper(name):
+    cfg = load(osp.join(CONFIG_DIR, 'frskd', f'{name}.py'))
+    (num_classes, alpha, beta, batch, gpus, epochs, steps,
+     augments) = PAPER[name]
+    head, neck = cfg.model.head, cfg.model.neck
+    assert (head.num_classes, head.alpha, head.beta, head.temperature) == (
+        num_classes, alpha, beta, 4.0)
+    assert (neck.width, neck.depth) == (2, 2)
+    assert head.get('feature_loss') is None  # attention transfer
+    assert cfg.data_preprocessor.num_classes == num_classes
+    assert cfg.train_dataloader.batch_size == batch
+    assert cfg.auto_scale_lr.base_batch_size == batch * gpus
+    optimizer = cfg.optim_wrapper.optimizer
+    assert (optimizer.type, optimizer.lr, optimizer.momentum,
+            optimizer.weight_decay) == ('SGD', 0.1, 0.9, 1e-4)
+    scheduler = cfg.param_scheduler
+    assert (scheduler.type, scheduler.by_epoch, list(scheduler.milestones),
+            scheduler.gamma) == ('MultiStepLR', True, steps, 0.1)
+    assert cfg.train_cfg.max_epochs == epochs
+    assert cfg.default_hooks.logger.interval == 50
+    train_aug = cfg.model.get('train_cfg', {}).get('augments')
+    assert train_aug == augments
+    if augments is not None:
+        assert head.loss.use_soft
+
+
+def _config_types(node):
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type']
+        for value in node.values():
+            yield from _config_types(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _config_types(value)
+
+
+FRSKD_MM_TYPES = {
+    name
+    for registry in (MODELS, DATASETS, HOOKS, TRANSFORMS)
+    for name, cls in registry.module_dict.items()
+    if cls.__module__.startswith('frskd_mm.')
+}
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_config_imports_frskd_mm(path):
+    cfg = load(path)
+    used = set(_config_types(cfg.to_dict())) & FRSKD_MM_TYPES
+    if config_id(path).startswith('frskd'):
+        assert used >= {'FRSKDNeck', 'FRSKDClsHead', 'FRSKDHook'}
+    # Baselines set it even when they only use MMPretrain modules (ImageNet):
+    # their FRSKD twins inherit it.
+    assert cfg.get('custom_imports') == dict(
+        imports=['frskd_mm'], allow_failed_imports=False), (
+            f'{config_id(path)} uses {sorted(used)} from frskd_mm')
+
+
+def _write_images(folder, names, size=(40, 48)):
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in names:
+        img = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+        assert cv2.imwrite(osp.join(folder, name), img)
+
+
+def _fake_data_root(ds_cfg, root):
+    """Write the layout the dataset config expects, with 2 classes."""
+    if ds_cfg.type == 'LocalCIFAR100':
+        return root  # the cifar100_root fixture
+    if ds_cfg.type == 'ImageFolder':
+        for cls in ('class_a', 'class_b'):
+            _write_images(
+                osp.join(root, ds_cfg.data_prefix, cls), ['0.jpg', '1.JPEG'])
+        return root
+    if ds_cfg.type == 'ImageNet':
+        # meta/<split>.txt lists "<path> <label>" under <split>/.
+        split = ds_cfg.split
+        _write_images(osp.join(root, split, 'n0'), ['0.JPEG'])
+        os.makedirs(osp.join(root, 'meta'), exist_ok=True)
+        with open(osp.join(root, 'meta', f'{split}.txt'), 'w') as f:
+            f.write('n0/0.JPEG 999\n')
+        return root
+    raise AssertionError(f'no fake data for dataset type {ds_cfg.type!r}; '
+                         'extend _fake_data_root')
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_datasets_load_the_expected_layout(path, tmp_path, cifar100_root):
+    cfg = load(path)
+    size = input_size(cfg)
+    num_classes = cfg.model.head.num_classes
+    assert cfg.data_preprocessor.num_classes == num_classes
+    for split in ('train', 'val', 'test'):
+        ds_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
+        root = cifar100_root if ds_cfg.type == 'LocalCIFAR100' else str(
+            tmp_path / split)
+        ds_cfg.data_root = _fake_data_root(ds_cfg, root)
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            dataset = DATASETS.build(ds_cfg)
+        assert len(dataset) > 0
+        item = dataset[len(dataset) - 1]
+        assert item['inputs'].shape == (3, size, size), split
+        assert item['inputs'].dtype == torch.uint8
+        label = int(item['data_samples'].gt_label)
+        assert 0 <= label < num_classes

@@ -25,4 +25,5 @@ model = dict(
         alpha=1.0,
         beta=200.0,
         temperature=4.0,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0)))
+        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk=(1, 5)))

@@ -1,0 +1,86 @@
+"""tools/export_student.py: the student alone, loadable by plain MMPretrain."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'configs/frskd/resnet18_cifar100.py')
+
+# Runs in a fresh interpreter that never imports frskd_mm.
+PLAIN = r'''
+import sys
+import numpy as np
+import torch
+from mmpretrain.apis import ImageClassificationInferencer, init_model
+cfg, ckpt, img, out = sys.argv[1:5]
+model = init_model(cfg, ckpt, device='cpu')
+inferencer = ImageClassificationInferencer(model=cfg, pretrained=ckpt,
+                                           device='cpu')
+scores = inferencer(np.load(img))[0]['pred_scores']
+assert 'frskd_mm' not in sys.modules, 'frskd_mm was imported'
+torch.save(dict(scores=torch.as_tensor(scores), head=type(model.head).__name__,
+                neck=type(model.neck).__name__), out)
+'''
+
+
+def _trained_like_checkpoint(path):
+    """An FRSKD model with non-trivial weights and BN statistics."""
+    cfg = Config.fromfile(CONFIG)
+    cfg.model.head.num_classes = cfg.model.neck.num_classes = 10
+    model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if p.dtype.is_floating_point:
+                p.copy_(torch.rand_like(p) * 0.2 + 0.9 if 'running_var' in
+                        name or name.endswith('bn.weight') else
+                        torch.randn_like(p) * 0.05)
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=dict(
+                        classes=[str(i) for i in range(10)]))), path)
+    return model
+
+
+def test_exported_student_predicts_what_frskd_predicts(tmp_path):
+    from mmpretrain.apis import ImageClassificationInferencer
+    ckpt = tmp_path / 'frskd.pth'
+    _trained_like_checkpoint(ckpt)
+    env = dict(os.environ, PYTHONPATH='')
+    subprocess.run([
+        sys.executable, osp.join(ROOT, 'tools/export_student.py'), CONFIG,
+        str(ckpt), '--out-dir', str(tmp_path / 'out'), '--cfg-options',
+        'model.head.num_classes=10', 'model.neck.num_classes=10'
+    ], check=True, cwd=ROOT, env=dict(env, PYTHONPATH=ROOT))
+    cfg = tmp_path / 'out' / 'resnet18_cifar100_student.py'
+    student = tmp_path / 'out' / 'resnet18_cifar100_student.pth'
+    text = cfg.read_text()
+    assert 'frskd' not in text.lower().replace('frskd_export', '')
+    state = torch.load(student, map_location='cpu', weights_only=False)
+    assert not any(k.startswith(('neck.', 'head.distill'))
+                   for k in state['state_dict'])
+
+    img = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
+    np.save(tmp_path / 'img.npy', img)
+    out = tmp_path / 'plain.pt'
+    subprocess.run([sys.executable, '-c', PLAIN, str(cfg), str(student),
+                    str(tmp_path / 'img.npy'), str(out)], check=True,
+                   cwd=str(tmp_path), env=env)
+    plain = torch.load(out, weights_only=False)
+    assert plain['head'] == 'LinearClsHead'
+    assert plain['neck'] == 'GlobalAveragePooling'
+
+    frskd_cfg = Config.fromfile(CONFIG)
+    frskd_cfg.model.head.num_classes = frskd_cfg.model.neck.num_classes = 10
+    frskd = ImageClassificationInferencer(model=frskd_cfg,
+                                          pretrained=str(ckpt), device='cpu')
+    assert type(frskd.model.neck).__name__ == 'FRSKDNeck'
+    frskd_scores = torch.as_tensor(frskd(img)[0]['pred_scores'])
+    torch.testing.assert_close(plain['scores'], frskd_scores)
+    # Scores must depend on the weights (not a constant).
+    assert plain['scores'].std() > 0

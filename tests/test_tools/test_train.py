@@ -1,0 +1,109 @@
+"""End to end through tools/train.py on a tiny CIFAR-100 fixture."""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
+
+
+def tiny_options(data_root, epochs=1):
+    """Shrink a CIFAR-100 config to the fixture: 4 iterations an epoch."""
+    opts = [f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+            'randomness.seed=0']
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
+                 f'{split}_dataloader.batch_size=8',
+                 f'{split}_dataloader.num_workers=0']
+    return opts
+
+
+def run_tool(*args, check=True):
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2')
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
+                             f'{proc.stderr[-5000:]}')
+    return proc
+
+
+def train(config, work_dir, data_root, epochs=1, extra=(), check=True):
+    return run_tool('tools/train.py', config, '--work-dir', str(work_dir),
+                    *extra, '--cfg-options', *tiny_options(data_root, epochs),
+                    check=check)
+
+
+def scalars(work_dir):
+    """All records of every run's scalars.json, in run order."""
+    records = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            records += [json.loads(line) for line in f]
+    return records
+
+
+def test_frskd_trains_validates_checkpoints_and_resumes(cifar100_root,
+                                                        tmp_path):
+    config = 'configs/frskd/resnet18_cifar100.py'
+    train(config, tmp_path, cifar100_root, epochs=1)
+    assert osp.isfile(tmp_path / 'epoch_1.pth')
+    records = scalars(tmp_path)
+    train_logs = [r for r in records if 'loss_kd' in r]
+    assert [r['iter'] for r in train_logs] == [1, 2, 3, 4]
+    for r in train_logs:
+        assert all(torch.isfinite(torch.tensor(r[k])) for k in LOSS_KEYS)
+        assert r['loss_kd'] > 0 and r['loss_att'] > 0
+    assert any('accuracy/top1' in r for r in records)
+
+    proc = train(config, tmp_path, cifar100_root, epochs=2,
+                 extra=['--resume'])
+    assert 'resumed' in (proc.stdout + proc.stderr).lower()
+    assert osp.isfile(tmp_path / 'epoch_2.pth')
+    resumed = [r['iter'] for r in scalars(tmp_path) if 'loss_kd' in r]
+    assert resumed == [1, 2, 3, 4, 5, 6, 7, 8]
+    ckpt = torch.load(tmp_path / 'epoch_2.pth', map_location='cpu',
+                      weights_only=False)
+    assert ckpt['meta']['epoch'] == 2 and ckpt['meta']['iter'] == 8
+    assert any(k.startswith('neck.') for k in ckpt['state_dict'])
+
+    proc = run_tool('tools/test.py', config, str(tmp_path / 'epoch_2.pth'),
+                    '--work-dir', str(tmp_path / 'test'), '--cfg-options',
+                    *tiny_options(cifar100_root))
+    assert 'accuracy/top1' in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize('name', ['resnet18_cifar100_mixup',
+                                  'resnet18_cifar100_cutmix',
+                                  'wrn16_2_cifar100'])
+def test_variants_train(name, cifar100_root, tmp_path):
+    train(f'configs/frskd/{name}.py', tmp_path, cifar100_root)
+    assert osp.isfile(tmp_path / 'epoch_1.pth')
+    logs = [r for r in scalars(tmp_path) if 'loss_kd' in r]
+    assert len(logs) == 4
+    assert all(r[k] == r[k] for r in logs for k in LOSS_KEYS)  # not NaN
+
+
+def test_training_without_the_hook_stops_and_names_it(cifar100_root,
+                                                      tmp_path):
+    proc = run_tool('tools/train.py', 'configs/frskd/wrn16_2_cifar100.py',
+                    '--work-dir', str(tmp_path / 'nohook'), '--cfg-options',
+                    *tiny_options(cifar100_root), 'custom_hooks=[]',
+                    check=False)
+    assert proc.returncode != 0
+    assert 'FRSKDHook' in proc.stderr
+    assert not glob.glob(str(tmp_path / 'nohook' / '*.pth'))
+
+
+def test_missing_dataset_folder_is_a_clear_error(tmp_path):
+    proc = train('configs/frskd/wrn16_2_cifar100.py', tmp_path / 'w',
+                 str(tmp_path / 'no_data'), check=False)
+    assert proc.returncode != 0
+    assert 'cifar-100-python' in proc.stderr and 'not found' in proc.stderr

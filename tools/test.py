@@ -1,0 +1,271 @@
+"""Test (and evaluate) a checkpoint with an frskd_mm config.
+
+Same command line as MMPretrain 1.2.0's ``tools/test.py``::
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--out-item metrics|pred] [--show-dir DIR] [--show] [--tta] [--amp]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+For segmentation configs (``default_scope='mmseg'``) ``--out``, ``--show``,
+``--show-dir`` and ``--tta`` behave as in MMSegmentation 1.2.2's tool:
+``--out`` is a directory for the predicted masks and ``--tta`` needs
+``tta_model`` and ``tta_pipeline`` in the config.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from copy import deepcopy
+from typing import List, Optional
+
+import mmengine
+import torch
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+# Let `python tools/test.py` import frskd_mm from this checkout.
+_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
+                            setup_distributed, setup_task)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
+    parser = argparse.ArgumentParser(
+        description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory to save the file containing evaluation metrics')
+    parser.add_argument(
+        '--out',
+        help='the file to output results (classification); the directory '
+        'for predicted masks (segmentation)')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        help='whether --out receives the metrics or the predictions. '
+        'Defaults to the predictions.')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision test')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where the visualization images will be saved.')
+    parser.add_argument(
+        '--show',
+        action='store_true',
+        help='whether to display the prediction results in a window.')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='visualize per interval samples.')
+    parser.add_argument(
+        '--wait-time',
+        type=float,
+        default=2,
+        help='display time of every window. (second)')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='whether to disable the pin_memory option in dataloaders.')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='Test-time augmentation. Uses `tta_model` and `tta_pipeline` '
+        'of the config; classification falls back to averaging the scores '
+        'of the image and its horizontal flip.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
+    # --local_rank (older); torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _visualization_hook(cfg: Config) -> ConfigDict:
+    hooks = cfg.get('default_hooks', None) or {}
+    if 'visualization' not in hooks:
+        raise ValueError(
+            '--show/--show-dir need a visualization hook: add '
+            "default_hooks.visualization=dict(type='VisualizationHook') "
+            "(classification) or dict(type='SegVisualizationHook') "
+            '(segmentation) to the config.')
+    return hooks['visualization']
+
+
+def _set_cls_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    hook = _visualization_hook(cfg)
+    hook.enable = True
+    hook.show = args.show
+    hook.wait_time = args.wait_time
+    hook.out_dir = args.show_dir
+    hook.interval = args.interval
+
+
+def _set_seg_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    hook = _visualization_hook(cfg)
+    hook.draw = True
+    hook.interval = args.interval
+    if args.show:
+        hook.show = True
+        hook.wait_time = args.wait_time
+    if args.show_dir:
+        cfg.visualizer.save_dir = args.show_dir
+
+
+def _set_cls_tta(cfg: Config) -> None:
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        test_pipeline = cfg.test_dataloader.dataset.pipeline
+        cfg.tta_pipeline = deepcopy(test_pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ],
+                [test_pipeline[-1]],
+            ])
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def _set_seg_tta(cfg: Config) -> None:
+    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+    if missing:
+        raise ValueError(
+            f'--tta for segmentation needs {missing} in the config, e.g. '
+            "tta_model = dict(type='SegTTAModel') and a tta_pipeline with "
+            "a TestTimeAug transform (see MMSegmentation's configs).")
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+
+
+def merge_args(cfg: Config, args: argparse.Namespace,
+               task: str = 'classification') -> Config:
+    """Merge the command-line arguments into ``cfg``.
+
+    Args:
+        cfg (Config): The loaded config.
+        args (argparse.Namespace): Parsed arguments, see :func:`parse_args`.
+        task (str): ``'classification'`` or ``'segmentation'``, from
+            :func:`frskd_mm.utils.setup_task`.
+
+    Returns:
+        Config: ``cfg``, edited in place.
+    """
+    cfg.launcher = args.launcher
+
+    # work_dir: CLI > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    cfg.load_from = args.checkpoint
+
+    if args.amp:
+        cfg.test_cfg.fp16 = True
+
+    if args.show or args.show_dir is not None:
+        if task == 'segmentation':
+            _set_seg_visualization(cfg, args)
+        else:
+            _set_cls_visualization(cfg, args)
+
+    if args.tta:
+        if task == 'segmentation':
+            _set_seg_tta(cfg)
+        else:
+            _set_cls_tta(cfg)
+
+    if args.out is not None and task == 'segmentation' and \
+            args.out_item in ('pred', None):
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+
+    if cfg.get('test_dataloader', None) is not None:
+        defaults = ConfigDict()
+        if task == 'classification':
+            defaults = ConfigDict(
+                pin_memory=torch.cuda.is_available(),
+                collate_fn=dict(type='default_collate'))
+        loader = deepcopy(defaults)
+        loader.update(cfg.test_dataloader)
+        cfg.test_dataloader = loader
+        if args.no_pin_memory:
+            cfg.test_dataloader['pin_memory'] = False
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    loader = cfg.get('test_dataloader', None)
+    if loader is not None and loader.get('num_workers', 0) == 0 and \
+            loader.get('persistent_workers', False):
+        # PyTorch refuses persistent workers without workers.
+        loader['persistent_workers'] = False
+    return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build MMEngine's Runner, or the registered ``runner_type``."""
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    if args.out is None and args.out_item is not None:
+        raise ValueError('Please use `--out` argument to specify the '
+                         'path of the output file before using `--out-item`.')
+    allow_mmengine_checkpoints()
+
+    cfg = Config.fromfile(args.config)
+    task = setup_task(cfg)
+    cfg = merge_args(cfg, args, task)
+    setup_distributed(cfg, args.launcher)
+
+    runner = build_runner(cfg)
+    if args.out and args.out_item in ('pred', None) and \
+            task == 'classification':
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+
+    metrics = runner.test()
+
+    if args.out and args.out_item == 'metrics':
+        mmengine.dump(metrics, args.out)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

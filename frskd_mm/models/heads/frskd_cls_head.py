@@ -80,6 +80,25 @@ class FRSKDClsHead(ClsHead):
         """The student's logits, (N, num_classes)."""
         return self.fc(self.pre_logits(feats))
 
+    def predict(
+        self,
+        feats: Tuple[Tensor, ...],
+        data_samples: Optional[List[Optional[DataSample]]] = None
+    ) -> List[DataSample]:
+        """The student's predictions; the teacher's too when it ran.
+
+        With ``FRSKDNeck(eval_teacher=True)`` each data sample also gets
+        ``teacher_pred_score`` (softmax of the teacher's logits) for
+        ``TeacherAccuracy``.
+        """
+        predictions = super().predict(feats, data_samples)
+        teacher_logits = getattr(feats, 'teacher_logits', None)
+        if teacher_logits is not None:
+            for sample, score in zip(predictions,
+                                     F.softmax(teacher_logits, dim=1)):
+                sample.set_field(score, 'teacher_pred_score')
+        return predictions
+
     def loss(self, feats: Tuple[Tensor, ...],
              data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
         """Compute the four FRSKD loss terms.

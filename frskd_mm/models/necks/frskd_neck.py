@@ -34,6 +34,9 @@ class FRSKDNeck(BaseModule):
         num_layers (int): Number of stacked BiFPN layers. Defaults to 1.
         num_classes (int, optional): Classes of the teacher's classifier;
             None builds no classifier. Defaults to None.
+        eval_teacher (bool): Run the self-teacher in eval mode too, so that
+            validation can report its accuracy (``TeacherAccuracy``). Costs
+            a teacher forward pass per batch. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
@@ -43,6 +46,7 @@ class FRSKDNeck(BaseModule):
                  depth: int = 2,
                  num_layers: int = 1,
                  num_classes: Optional[int] = None,
+                 eval_teacher: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels = list(in_channels)
@@ -57,6 +61,7 @@ class FRSKDNeck(BaseModule):
         self.in_channels = in_channels
         self.out_channels = [width * c for c in in_channels]
         self.num_classes = num_classes
+        self.eval_teacher = eval_teacher
         self.layers = nn.ModuleList(
             BiFPNLayer(in_channels if i == 0 else self.out_channels,
                        self.out_channels, depth, with_lateral=i == 0)
@@ -71,12 +76,12 @@ class FRSKDNeck(BaseModule):
                 shape (N, c_i, H_i, W_i).
 
         Returns:
-            tuple[Tensor]: In eval mode, ``inputs`` unchanged. In training
-            mode, :class:`SelfTeacherFeatures` with ``refined`` T_1..T_n
-            (level i of shape (N, d_i, H_i, W_i)) and ``teacher_logits``
-            (N, num_classes) or None.
+            tuple[Tensor]: In eval mode, ``inputs`` unchanged (unless
+            ``eval_teacher``). In training mode, :class:`SelfTeacherFeatures`
+            with ``refined`` T_1..T_n (level i of shape (N, d_i, H_i, W_i))
+            and ``teacher_logits`` (N, num_classes) or None.
         """
-        if not self.training:
+        if not self.training and not self.eval_teacher:
             return inputs
         if not self._inputs_checked:
             self._check_inputs(inputs)

@@ -1,0 +1,3 @@
+from .metrics import TeacherAccuracy
+
+__all__ = ['TeacherAccuracy']

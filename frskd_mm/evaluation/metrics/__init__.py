@@ -1,0 +1,3 @@
+from .teacher_accuracy import TeacherAccuracy
+
+__all__ = ['TeacherAccuracy']

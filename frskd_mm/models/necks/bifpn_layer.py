@@ -27,11 +27,16 @@ class BiFPNLayer(nn.Module):
         depth (int): Depth of each separable conv block.
         with_lateral (bool): Apply the 1x1 laterals L_i to the inputs; the
             first layer does, stacked layers receive d_i channels already.
+        bottom_up (bool): Build the bottom-up path. Without it the layer
+            returns ReLU(P_1..P_n), as the authors' segmentation teacher
+            does in its last layer (its decoder reads only the finest
+            level, so a bottom-up path would stay untrained).
     """
 
     def __init__(self, in_channels: Sequence[int],
                  out_channels: Sequence[int], depth: int,
-                 with_lateral: bool = True) -> None:
+                 with_lateral: bool = True,
+                 bottom_up: bool = True) -> None:
         super().__init__()
         n = len(out_channels)
         if n < 2:
@@ -44,16 +49,19 @@ class BiFPNLayer(nn.Module):
         self.lateral_convs = nn.ModuleList(
             ConvBNReLU1x1(c, d) for c, d in zip(in_channels, out_channels)
         ) if with_lateral else None
-        # L'_i for the bottom-up nodes of levels 2..n.
-        self.bottom_up_laterals = nn.ModuleList(
-            ConvBNReLU1x1(c, d)
-            for c, d in zip(in_channels[1:], out_channels[1:]))
         # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
         self.upsamples = nn.ModuleList(
             Resample(out_channels[i + 1], out_channels[i])
             for i in range(n - 1))
         self.top_down_nodes = nn.ModuleList(
             FusionNode(2, out_channels[i], depth) for i in range(n - 1))
+        self.bottom_up = bottom_up
+        if not bottom_up:
+            return
+        # L'_i for the bottom-up nodes of levels 2..n.
+        self.bottom_up_laterals = nn.ModuleList(
+            ConvBNReLU1x1(c, d)
+            for c, d in zip(in_channels[1:], out_channels[1:]))
         # Bottom-up nodes of levels 2..n; downsample from level i-1 to i.
         self.downsamples = nn.ModuleList(
             Resample(out_channels[i - 1], out_channels[i])
@@ -67,7 +75,8 @@ class BiFPNLayer(nn.Module):
             inputs: n maps, level i of shape (N, in_channels[i], H_i, W_i).
 
         Returns:
-            list[Tensor]: ReLU(T_1..T_n), level i of shape (N, d_i, H_i, W_i).
+            list[Tensor]: ReLU(T_1..T_n) (ReLU(P_1..P_n) without the
+            bottom-up path), level i of shape (N, d_i, H_i, W_i).
         """
         n = len(inputs)
         sizes = [x.shape[-2:] for x in inputs]
@@ -76,17 +85,19 @@ class BiFPNLayer(nn.Module):
                         for conv, x in zip(self.lateral_convs, inputs)]
         else:
             laterals = list(inputs)
-        second_laterals = [
-            conv(F.relu(x))
-            for conv, x in zip(self.bottom_up_laterals, inputs[1:])
-        ]
 
         top_down = [None] * n
         top_down[-1] = laterals[-1]
         for i in range(n - 2, -1, -1):
             up = self.upsamples[i](top_down[i + 1], sizes[i])
             top_down[i] = self.top_down_nodes[i]([laterals[i], up])
+        if not self.bottom_up:
+            return [F.relu(x) for x in top_down]
 
+        second_laterals = [
+            conv(F.relu(x))
+            for conv, x in zip(self.bottom_up_laterals, inputs[1:])
+        ]
         outs = [top_down[0]]
         for i in range(1, n):
             down = self.downsamples[i - 1](outs[-1], sizes[i])

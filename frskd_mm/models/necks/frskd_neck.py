@@ -34,6 +34,12 @@ class FRSKDNeck(BaseModule):
         num_layers (int): Number of stacked BiFPN layers. Defaults to 1.
         num_classes (int, optional): Classes of the teacher's classifier;
             None builds no classifier. Defaults to None.
+        last_layer_top_down_only (bool): Give the last layer no bottom-up
+            path, so the refined features are its top-down maps P_1..P_n,
+            as in the authors' segmentation teacher. Use it when the
+            teacher reads only the finest level (segmentation decoders);
+            otherwise the bottom-up path would get no gradient. Defaults to
+            False (the classification teacher).
         eval_teacher (bool): Run the self-teacher in eval mode too, so that
             validation can report its accuracy (``TeacherAccuracy``). Costs
             a teacher forward pass per batch. Defaults to False.
@@ -46,6 +52,7 @@ class FRSKDNeck(BaseModule):
                  depth: int = 2,
                  num_layers: int = 1,
                  num_classes: Optional[int] = None,
+                 last_layer_top_down_only: bool = False,
                  eval_teacher: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -63,8 +70,13 @@ class FRSKDNeck(BaseModule):
         self.num_classes = num_classes
         self.eval_teacher = eval_teacher
         self.layers = nn.ModuleList(
-            BiFPNLayer(in_channels if i == 0 else self.out_channels,
-                       self.out_channels, depth, with_lateral=i == 0)
+            BiFPNLayer(
+                in_channels if i == 0 else self.out_channels,
+                self.out_channels,
+                depth,
+                with_lateral=i == 0,
+                bottom_up=not (last_layer_top_down_only
+                               and i == num_layers - 1))
             for i in range(num_layers))
         self.fc = nn.Linear(self.out_channels[-1], num_classes) \
             if num_classes else None

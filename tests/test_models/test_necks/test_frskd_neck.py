@@ -92,3 +92,22 @@ def test_wrong_number_of_levels_says_how_to_fix_it():
 def test_bad_channel_list_fails_at_build_time(channels):
     with pytest.raises(ValueError, match='in_channels'):
         FRSKDNeck(channels)
+
+
+@pytest.mark.parametrize('num_layers', [1, 2])
+def test_top_down_last_layer_trains_every_parameter_from_the_finest_level(
+        num_layers):
+    """Segmentation teachers read only T_1: with a top-down last layer the
+    refined maps are P_1..P_n and every neck parameter is reached."""
+    neck = FRSKDNeck([4, 8, 16], num_layers=num_layers,
+                     last_layer_top_down_only=True).train()
+    feats = (torch.rand(2, 4, 16, 16), torch.rand(2, 8, 8, 8),
+             torch.rand(2, 16, 4, 4))
+    out = neck(feats)
+    assert [tuple(t.shape) for t in out.refined] == [(2, 8, 16, 16),
+                                                     (2, 16, 8, 8),
+                                                     (2, 32, 4, 4)]
+    assert not hasattr(neck.layers[-1], 'bottom_up_nodes')
+    out.refined[0].sum().backward()
+    unused = [n for n, p in neck.named_parameters() if p.grad is None]
+    assert unused == []

@@ -1,10 +1,12 @@
-"""Export the deployable student of an FRSKD classifier.
+"""Export the deployable student of an FRSKD classifier or segmentor.
 
 Writes ``<out-dir>/<name>_student.py`` and ``<out-dir>/<name>_student.pth``:
 a config and checkpoint that a plain MMPretrain installation loads with
-``mmpretrain.apis.init_model`` or ``ImageClassificationInferencer``, without
-frskd_mm (unless the backbone itself is frskd_mm's, e.g. WideResNetCIFAR).
-The student predicts exactly what the FRSKD model predicts in eval mode.
+``mmpretrain.apis.init_model`` / ``ImageClassificationInferencer`` (or a
+plain MMSegmentation one with ``mmseg.apis.init_model`` /
+``inference_model``), without frskd_mm (unless the backbone itself is
+frskd_mm's, e.g. WideResNetCIFAR). The student predicts exactly what the
+FRSKD model predicts in eval mode.
 
 Example:
     python tools/export_student.py configs/frskd/resnet18_cifar100.py \\
@@ -22,7 +24,8 @@ from mmengine.runner.checkpoint import _load_checkpoint
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from frskd_mm.apis import student_config, student_state_dict  # noqa: E402
-from frskd_mm.utils import allow_mmengine_checkpoints  # noqa: E402
+from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
+                            setup_task)
 
 
 def parse_args():
@@ -40,21 +43,21 @@ def parse_args():
 def export(config: str, checkpoint: str, out_dir: str, name: str = None,
            cfg_options: dict = None):
     """Write the student config and checkpoint; return their paths."""
-    from mmpretrain.registry import MODELS
-    from mmpretrain.utils import register_all_modules
-    register_all_modules(init_default_scope=True)
+    from mmengine.registry import MODELS, DefaultScope
 
     cfg = Config.fromfile(config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    task = setup_task(cfg)
     plain_cfg, needs_frskd = student_config(cfg)
 
     allow_mmengine_checkpoints()
     ckpt = _load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt)
-    student = student_state_dict(state)
+    student = student_state_dict(state, task)
     # Loading strictly into the plain model proves the split is complete.
-    model = MODELS.build(plain_cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        model = MODELS.build(plain_cfg.model)
     model.load_state_dict(student, strict=True)
 
     name = name or osp.splitext(osp.basename(config))[0]

@@ -1,35 +1,69 @@
-"""Turn an FRSKD model into the plain student that upstream packages load."""
+"""Turn an FRSKD model into the plain student that upstream packages load.
+
+Key names make the split a matter of prefixes: the self-teacher is
+``neck.*``; the distillation modules are ``head.distill.*`` (classification)
+or ``decode_head.teacher.*`` / ``decode_head.distill.*`` (segmentation); the
+segmentation student decoder is ``decode_head.student.*`` and becomes the
+plain model's ``decode_head.*``.
+"""
 import copy
 from typing import Dict, Tuple
 
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config
 
-# Modules of a trained FRSKD classifier that exist only for training.
-TRAINING_ONLY_PREFIXES = ('neck.', 'head.distill.')
+from ..utils.task import get_task
+
+# Per task: the prefixes dropped, and the prefix renamed for the student.
+TRAINING_ONLY_PREFIXES = {
+    'classification': ('neck.', 'head.distill.'),
+    'segmentation': ('neck.', 'decode_head.teacher.', 'decode_head.distill.'),
+}
+STUDENT_RENAMES = {
+    'classification': {},
+    'segmentation': {'decode_head.student.': 'decode_head.'},
+}
 # frskd_mm datasets and the upstream classes they specialise.
 PLAIN_DATASETS = {
     'LocalCIFAR10': 'CIFAR10',
     'LocalCIFAR100': 'CIFAR100',
     'ImageFolder': 'CustomDataset',
+    'CheckedPascalVOCDataset': 'PascalVOCDataset',
+    'DigitCanvasDataset': 'BaseSegDataset',
 }
 
 
-def student_state_dict(state_dict: Dict) -> Dict:
-    """Drop the self-teacher (``neck.*``) and the distillation modules."""
-    return {
-        k: v
-        for k, v in state_dict.items()
-        if not k.startswith(TRAINING_ONLY_PREFIXES)
-    }
+def student_state_dict(state_dict: Dict,
+                       task: str = 'classification') -> Dict:
+    """Drop the self-teacher and distillation tensors, rename the student's.
+
+    Args:
+        state_dict (dict): The FRSKD model's state dict.
+        task (str): ``'classification'`` or ``'segmentation'``.
+
+    Returns:
+        dict: The state dict of the plain student model.
+    """
+    dropped = TRAINING_ONLY_PREFIXES[task]
+    student = {}
+    for key, value in state_dict.items():
+        if key.startswith(dropped):
+            continue
+        for old, new in STUDENT_RENAMES[task].items():
+            if key.startswith(old):
+                key = new + key[len(old):]
+        student[key] = value
+    return student
 
 
 def student_config(cfg: Config) -> Tuple[Config, bool]:
-    """The config of the deployed student for a plain MMPretrain install.
+    """The config of the deployed student for a plain upstream install.
 
-    The self-teacher neck becomes ``GlobalAveragePooling`` and the FRSKD
-    head a ``LinearClsHead`` with the same classifier, which is exactly what
-    the FRSKD model computes in eval mode. ``FRSKDHook`` and frskd_mm's
-    datasets are replaced by their upstream counterparts.
+    Classification: the self-teacher neck becomes ``GlobalAveragePooling``
+    and the FRSKD head a ``LinearClsHead`` with the same classifier.
+    Segmentation: the neck is removed and the FRSKD decode head becomes its
+    nested student head. Either is exactly what the FRSKD model computes in
+    eval mode. ``FRSKDHook`` and frskd_mm's datasets are replaced by their
+    upstream counterparts.
 
     Args:
         cfg (Config): The FRSKD training config.
@@ -38,20 +72,33 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
         tuple[Config, bool]: The student config, and whether it still needs
         ``frskd_mm`` (its backbone is one of ours, e.g. WideResNetCIFAR).
     """
-    model = cfg.model
-    if model.get('head', {}).get('type') != 'FRSKDClsHead':
-        raise ValueError('export_student expects an FRSKD classification '
-                         "config (model.head.type == 'FRSKDClsHead'), got "
-                         f"{model.get('head', {}).get('type')!r}.")
-    head = model.head
+    task = get_task(cfg)
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
-    plain['model']['neck'] = dict(type='GlobalAveragePooling')
-    plain['model']['head'] = dict(
-        type='LinearClsHead',
-        num_classes=head.num_classes,
-        in_channels=head.in_channels,
-        loss=head.get('loss', dict(type='CrossEntropyLoss', loss_weight=1.0)),
-        topk=head.get('topk', (1, )))
+    model = plain['model']
+    if task == 'classification':
+        head = model.get('head', {})
+        if head.get('type') != 'FRSKDClsHead':
+            raise ValueError(
+                'export_student expects an FRSKD classification config '
+                "(model.head.type == 'FRSKDClsHead'), got "
+                f"{head.get('type')!r}.")
+        model['neck'] = dict(type='GlobalAveragePooling')
+        model['head'] = dict(
+            type='LinearClsHead',
+            num_classes=head['num_classes'],
+            in_channels=head['in_channels'],
+            loss=head.get('loss',
+                          dict(type='CrossEntropyLoss', loss_weight=1.0)),
+            topk=head.get('topk', (1, )))
+    else:
+        head = model.get('decode_head', {})
+        if head.get('type') != 'FRSKDSegHead':
+            raise ValueError(
+                'export_student expects an FRSKD segmentation config '
+                "(model.decode_head.type == 'FRSKDSegHead'), got "
+                f"{head.get('type')!r}.")
+        model.pop('neck', None)
+        model['decode_head'] = head['student']
     plain['custom_hooks'] = [
         h for h in plain.get('custom_hooks', []) if h.get('type') != 'FRSKDHook'
     ]
@@ -59,17 +106,23 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     if plain.get('dataset_type') in PLAIN_DATASETS:
         plain['dataset_type'] = PLAIN_DATASETS[plain['dataset_type']]
 
-    from mmpretrain.registry import MODELS
-    import frskd_mm  # noqa: F401  (the registry must know our modules)
-    backbone_cls = MODELS.get(model.backbone.type)
-    needs_frskd = backbone_cls is not None and \
-        backbone_cls.__module__.startswith('frskd_mm')
+    needs_frskd = _is_frskd_module(model['backbone']['type'], task)
     if needs_frskd:
         plain['custom_imports'] = dict(
             imports=['frskd_mm.models.backbones'], allow_failed_imports=False)
     else:
         plain.pop('custom_imports', None)
     return Config(plain), needs_frskd
+
+
+def _is_frskd_module(type_name: str, task: str) -> bool:
+    import frskd_mm  # noqa: F401  (the registry must know our modules)
+    if task == 'classification':
+        from mmpretrain.registry import MODELS
+    else:
+        from mmseg.registry import MODELS
+    cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
+    return cls is not None and cls.__module__.startswith('frskd_mm')
 
 
 def _replace_dataset_types(node) -> None:

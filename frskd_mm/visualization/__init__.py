@@ -1,0 +1,16 @@
+"""Figures of what FRSKD does (used by tools/analysis/).
+
+``import frskd_mm`` does not import this package; matplotlib is imported only
+inside the plotting functions, so frskd_mm works without it.
+"""
+from .attention import (AttentionRow, attention_maps, build_frskd_model,
+                        build_image_pipeline, check_frskd_config,
+                        compute_rows, frskd_features, load_frskd_checkpoint,
+                        plot_attention, prepare_image, visualize_attention)
+
+__all__ = [
+    'AttentionRow', 'attention_maps', 'build_frskd_model',
+    'build_image_pipeline', 'check_frskd_config', 'compute_rows',
+    'frskd_features', 'load_frskd_checkpoint', 'plot_attention',
+    'prepare_image', 'visualize_attention'
+]

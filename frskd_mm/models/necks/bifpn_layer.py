@@ -86,13 +86,17 @@ class BiFPNLayer(nn.Module):
         else:
             laterals = list(inputs)
 
+        # Laterals, resampled maps and a stacked layer's inputs are ReLU
+        # outputs already; only the nodes' outputs (BN) need the ReLU, once:
+        # every consumer of P_i and T_i (the paper's fusion, resampling and
+        # outputs) takes them through a ReLU.
         top_down = [None] * n
         top_down[-1] = laterals[-1]
         for i in range(n - 2, -1, -1):
             up = self.upsamples[i](top_down[i + 1], sizes[i])
-            top_down[i] = self.top_down_nodes[i]([laterals[i], up])
+            top_down[i] = F.relu(self.top_down_nodes[i]([laterals[i], up]))
         if not self.bottom_up:
-            return [F.relu(x) for x in top_down]
+            return top_down
 
         second_laterals = [
             conv(F.relu(x))
@@ -105,5 +109,5 @@ class BiFPNLayer(nn.Module):
                 fused = [second_laterals[i - 1], top_down[i], down]
             else:
                 fused = [second_laterals[i - 1], down]
-            outs.append(self.bottom_up_nodes[i - 1](fused))
-        return [F.relu(x) for x in outs]
+            outs.append(F.relu(self.bottom_up_nodes[i - 1](fused)))
+        return outs

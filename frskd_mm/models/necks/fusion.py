@@ -63,6 +63,8 @@ class FusionNode(nn.Module):
 
     ``out = block(sum_k w_k * relu(x_k))`` with ``w = relu(v) / (sum relu(v)
     + eps)`` and learnable ``v`` initialised to ones (EfficientDet, Eq. 3).
+    The caller applies the ReLU: most inputs are ReLU outputs already, and a
+    second ReLU would only cost a pass over the map (forward and backward).
 
     Args:
         num_inputs (int): Number of fused maps, all of shape (N, C, H, W).
@@ -79,27 +81,37 @@ class FusionNode(nn.Module):
         self.conv = SeparableConvBlock(channels, channels, depth)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
+        """Args:
+            inputs: The non-negative maps relu(x_k), each (N, C, H, W).
+
+        Returns:
+            Tensor: (N, C, H, W).
+        """
         w = F.relu(self.weight)
         w = w / (w.sum() + self.eps)
-        fused = sum(w[k] * F.relu(x) for k, x in enumerate(inputs))
+        fused = inputs[0] * w[0]
+        for k in range(1, len(inputs)):
+            fused = torch.addcmul(fused, inputs[k], w[k])
         return self.conv(fused)
 
 
-def max_pool_same(x: Tensor, kernel_size: int = 3, stride: int = 2) -> Tensor:
-    """Max pooling with TensorFlow-style static 'same' padding (zeros).
+def max_pool_same(x: Tensor) -> Tensor:
+    """3x3/2 max pooling with TensorFlow-style static 'same' zero padding.
+
+    'Same' padding puts the odd pixel of padding at the bottom/right. For
+    non-negative ``x`` zero padding never wins a maximum, so the result
+    equals PyTorch's pooling with one pixel of padding on odd sides and
+    ``ceil_mode`` covering the bottom/right on even sides, without copying
+    ``x`` into a padded tensor.
 
     Args:
-        x (Tensor): Shape (N, C, H, W).
+        x (Tensor): Non-negative maps, shape (N, C, H, W).
 
     Returns:
-        Tensor: Shape (N, C, ceil(H / stride), ceil(W / stride)).
+        Tensor: Shape (N, C, ceil(H / 2), ceil(W / 2)).
     """
     h, w = x.shape[-2:]
-    pad_h = max((math.ceil(h / stride) - 1) * stride + kernel_size - h, 0)
-    pad_w = max((math.ceil(w / stride) - 1) * stride + kernel_size - w, 0)
-    x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2,
-                  pad_h - pad_h // 2])
-    return F.max_pool2d(x, kernel_size, stride)
+    return F.max_pool2d(x, 3, 2, padding=(h % 2, w % 2), ceil_mode=True)
 
 
 def resize_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
@@ -112,7 +124,7 @@ def resize_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
     work too.
 
     Args:
-        x (Tensor): Shape (N, C, H, W).
+        x (Tensor): Non-negative maps, shape (N, C, H, W).
         size (tuple[int, int]): Target (H', W').
 
     Returns:
@@ -129,7 +141,12 @@ def resize_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
 
 
 class Resample(nn.Module):
-    """``relu -> resize to the target level -> 1x1 conv-BN-ReLU``.
+    """Resize a ReLU-ed map to the target level, then 1x1 conv-BN-ReLU.
+
+    For an exact 2x nearest upsampling the 1x1 conv, BN and ReLU run before
+    the upsampling, on a quarter of the pixels: all three act per pixel, and
+    replicating every pixel four times leaves the batch mean and (biased)
+    variance of BN unchanged, so the output is the same.
 
     Args:
         in_channels (int): Channels of the source level.
@@ -141,4 +158,15 @@ class Resample(nn.Module):
         self.conv = ConvBNReLU1x1(in_channels, out_channels)
 
     def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
-        return self.conv(resize_to(F.relu(x), size))
+        """Args:
+            x (Tensor): The source level after ReLU, (N, C_in, H, W).
+            size (tuple[int, int]): The target level's (H', W').
+
+        Returns:
+            Tensor: (N, C_out, H', W'), non-negative.
+        """
+        h, w = x.shape[-2:]
+        if (2 * h, 2 * w) == tuple(size):
+            return F.interpolate(self.conv(x), scale_factor=2.0,
+                                 mode='nearest')
+        return self.conv(resize_to(x, size))

@@ -1,6 +1,7 @@
 """FRSKD self-teacher network (Ji et al., CVPR 2021, Sec. 3.1)."""
 from typing import Optional, Sequence, Tuple
 
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
@@ -40,6 +41,10 @@ class FRSKDNeck(BaseModule):
             teacher reads only the finest level (segmentation decoders);
             otherwise the bottom-up path would get no gradient. Defaults to
             False (the classification teacher).
+        channels_last (bool): Run the self-teacher in channels-last memory
+            format (inputs are converted on entry). Its many depthwise and
+            1x1 convolutions are faster that way on CPU (oneDNN); the values
+            are the same. Defaults to True.
         eval_teacher (bool): Run the self-teacher in eval mode too, so that
             validation can report its accuracy (``TeacherAccuracy``). Costs
             a teacher forward pass per batch. Defaults to False.
@@ -53,6 +58,7 @@ class FRSKDNeck(BaseModule):
                  num_layers: int = 1,
                  num_classes: Optional[int] = None,
                  last_layer_top_down_only: bool = False,
+                 channels_last: bool = True,
                  eval_teacher: bool = False,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -80,6 +86,9 @@ class FRSKDNeck(BaseModule):
             for i in range(num_layers))
         self.fc = nn.Linear(self.out_channels[-1], num_classes) \
             if num_classes else None
+        self.memory_format = torch.channels_last if channels_last \
+            else torch.contiguous_format
+        self.to(memory_format=self.memory_format)
         self._inputs_checked = False
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
@@ -97,7 +106,8 @@ class FRSKDNeck(BaseModule):
             return inputs
         if not self._inputs_checked:
             self._check_inputs(inputs)
-        feats = inputs
+        feats = [x.contiguous(memory_format=self.memory_format)
+                 for x in inputs]
         for layer in self.layers:
             feats = layer(feats)
         logits = None

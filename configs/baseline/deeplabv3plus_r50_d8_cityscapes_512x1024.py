@@ -1,0 +1,27 @@
+# DeepLabV3+ ResNet-50-D8 on Cityscapes (fine, 2,975 training images),
+# 512x1024 crops, without FRSKD: MMSegmentation's
+# deeplabv3plus_r50-d8_4xb2-40k_cityscapes-512x1024.py (40k iterations at
+# batch 8: 4 GPUs x 2 images, tools/dist_train.sh CONFIG 4; SGD lr 0.01,
+# poly), keeping its auxiliary FCNHead. Data as MMSegmentation expects it
+# under data/cityscapes (leftImg8bit/{train,val}, gtFine/{train,val} with
+# *_labelTrainIds.png from its tools/dataset_converters/cityscapes.py).
+# Weights: none are downloaded (model.pretrained=None), so the backbone
+# starts from random initialisation. MMSeg's results start from ImageNet
+# weights: add them with
+#   --cfg-options model.pretrained=open-mmlab://resnet50_v1c
+# (downloaded by MMEngine on first use), or with a local checkpoint path.
+_base_ = [
+    'mmseg::_base_/models/deeplabv3plus_r50-d8.py',
+    'mmseg::_base_/datasets/cityscapes.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py',
+]
+
+custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
+
+crop_size = (512, 1024)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor, pretrained=None)
+
+auto_scale_lr = dict(enable=False, base_batch_size=8)
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=3, save_best='mIoU'))

@@ -1,0 +1,339 @@
+"""MMSegmentation decode head for FRSKD (Ji et al., CVPR 2021)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.utils import resize
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, SampleList
+from torch import Tensor
+
+from ..losses.self_distill_loss import SelfDistillLoss
+from ..necks.self_teacher_features import SelfTeacherFeatures
+from .self_teacher_decoder import SelfTeacherDecoder
+
+_EXAMPLE = (
+    "decode_head=dict(type='FRSKDSegHead', "
+    "student=dict(type='DepthwiseSeparableASPPHead', in_channels=2048, "
+    'in_index=3, channels=512, dilations=(1, 12, 24, 36), '
+    'c1_in_channels=256, c1_channels=48, num_classes=21, ...), '
+    'teacher=dict(in_channels=<width * c_i of the refined level>, '
+    'in_index=0, channels=256), alpha=1.0, beta=50.0, temperature=1.0)')
+
+#: Keys of the ``teacher`` config besides ``in_channels`` and ``in_index``.
+_TEACHER_KEYS = ('channels', 'norm_cfg')
+
+
+@MODELS.register_module()
+class FRSKDSegHead(BaseModule):
+    """Any MMSeg decode head as the student, plus FRSKD's self-teacher terms.
+
+    The student's decoder is an ordinary MMSegmentation decode head built
+    from the nested ``student`` config (FCNHead, ASPPHead,
+    DepthwiseSeparableASPPHead, UPerHead, ...); it reads the backbone
+    features as usual. :meth:`predict` and :meth:`forward` run the student
+    alone, so with the neck in eval mode (which returns the backbone
+    features untouched) inference costs exactly what the plain student
+    costs, and the student's weights (``decode_head.student.*``) are those of
+    a plain ``EncoderDecoder`` whose ``decode_head`` is the student config.
+
+    In training the head reads the self-teacher's refined features attached
+    by :class:`~frskd_mm.models.necks.FRSKDNeck` (``num_classes=None``), runs
+    a light teacher decoder (:class:`SelfTeacherDecoder`) on the refined level
+    ``teacher['in_index']`` and returns:
+
+    - the student's own losses from its ``loss_by_feat`` (``loss_ce`` or the
+      configured ``loss_name`` s, ``acc_seg``; its ``ignore_index``, sampler
+      and multiple losses apply as in MMSeg);
+    - ``loss_teacher``: ``teacher_loss_weight`` times the teacher's per-pixel
+      cross-entropy, its logits resized (bilinear, the student's
+      ``align_corners``) to the label size and averaged over the valid
+      pixels (label != ``ignore_index``); it trains the teacher decoder, the
+      self-teacher and the backbone;
+    - ``loss_kd``: ``alpha * T^2 * KL(p_teacher || p_student)`` per pixel at
+      label resolution, averaged over the valid pixels;
+    - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)`` between the
+      backbone features and the refined features.
+
+    The last two come from :class:`SelfDistillLoss` (``self.distill``), whose
+    targets :class:`~frskd_mm.engine.hooks.FRSKDHook` detaches and whose
+    weights it schedules. Ignored pixels contribute to no term. With a
+    binary student (``out_channels=1``, sigmoid), the teacher also outputs
+    one channel and ``z`` is read as the two-class logits ``(0, z)``.
+
+    Args:
+        student (dict): Config of the student's MMSeg decode head (built in
+            the ``mmseg`` scope unless it sets ``_scope_``).
+        teacher (dict): The teacher decoder: ``in_channels`` (the width
+            ``d_i = width * c_i`` of the refined level it decodes, or the
+            list of all refined widths, which lets ``in_index`` be checked
+            at build time), ``in_index`` (the refined level, default 0, the
+            finest), ``channels`` (default 256) and ``norm_cfg`` (default
+            ``dict(type='BN')``).
+        alpha (float): Weight of ``loss_kd``. Defaults to 1.
+        beta (float): Weight of ``loss_att``. Defaults to 50 (the authors'
+            segmentation setting).
+        temperature (float): Temperature T of ``loss_kd``. Defaults to 1.
+        feature_loss (dict): The feature term. Defaults to attention
+            transfer, ``dict(type='AttentionTransferLoss')``.
+        teacher_loss_weight (float): Weight of ``loss_teacher``.
+            Defaults to 1.
+        init_cfg (dict, optional): Initialisation config. The student keeps
+            its own (MMSeg's default for ``conv_seg``).
+    """
+
+    def __init__(self,
+                 student: Optional[ConfigType] = None,
+                 teacher: Optional[ConfigType] = None,
+                 alpha: float = 1.0,
+                 beta: float = 50.0,
+                 temperature: float = 1.0,
+                 feature_loss: dict = dict(type='AttentionTransferLoss'),
+                 teacher_loss_weight: float = 1.0,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.student = _build_student(student)
+        _check_loss_names(self.student)
+        in_channels, self.teacher_in_index, teacher_kwargs = _parse_teacher(
+            teacher)
+        self.teacher = SelfTeacherDecoder(
+            in_channels, out_channels=self.student.out_channels,
+            **teacher_kwargs)
+        if teacher_loss_weight < 0:
+            raise ValueError('teacher_loss_weight must be >= 0, got '
+                             f'{teacher_loss_weight}.')
+        self.teacher_loss_weight = teacher_loss_weight
+        self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
+
+    # The attributes MMSeg's segmentors and TTA read from ``decode_head``.
+    @property
+    def align_corners(self) -> bool:
+        """The student's ``align_corners``."""
+        return self.student.align_corners
+
+    @property
+    def num_classes(self) -> int:
+        """The student's ``num_classes``."""
+        return self.student.num_classes
+
+    @property
+    def out_channels(self) -> int:
+        """The student's ``out_channels`` (num_classes, or 1 if binary)."""
+        return self.student.out_channels
+
+    @property
+    def ignore_index(self) -> Optional[int]:
+        """The student's ``ignore_index``, used by every FRSKD term."""
+        return self.student.ignore_index
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The student's binary ``threshold``."""
+        return self.student.threshold
+
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
+        """The student's segmentation logits.
+
+        Args:
+            inputs (tuple[Tensor]): Backbone features (a plain tuple in eval
+                mode, :class:`SelfTeacherFeatures` in training).
+
+        Returns:
+            Tensor: (N, out_channels, H', W') at the student's resolution.
+        """
+        return self.student(inputs)
+
+    def predict(self, inputs: Tuple[Tensor, ...], batch_img_metas: List[dict],
+                test_cfg: ConfigType) -> Tensor:
+        """The student's prediction (see ``BaseDecodeHead.predict``); the
+        teacher decoder does not run."""
+        return self.student.predict(inputs, batch_img_metas, test_cfg)
+
+    def predict_by_feat(self, seg_logits: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """The student's ``predict_by_feat``."""
+        return self.student.predict_by_feat(seg_logits, batch_img_metas)
+
+    def loss(self, inputs: Tuple[Tensor, ...], batch_data_samples: SampleList,
+             train_cfg: Optional[ConfigType] = None) -> Dict[str, Tensor]:
+        """The student's losses and the three FRSKD terms.
+
+        Args:
+            inputs (SelfTeacherFeatures): The training-mode output of
+                ``FRSKDNeck``: backbone features F_1..F_n with ``refined``.
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
+            train_cfg (dict, optional): The segmentor's train config
+                (unused, as in MMSeg's decode heads).
+
+        Returns:
+            dict[str, Tensor]: The student's loss dict (``loss_ce``,
+            ``acc_seg``, ...) plus ``loss_teacher``, ``loss_kd``,
+            ``loss_att``.
+        """
+        refined = self._teacher_input(inputs)
+        seg_logits = self.student(inputs)
+        losses = self.student.loss_by_feat(seg_logits, batch_data_samples)
+        teacher_logits = self.teacher(refined)
+        losses.update(
+            self.distill_by_feat(seg_logits, teacher_logits, tuple(inputs),
+                                 inputs.refined, batch_data_samples))
+        return losses
+
+    def distill_by_feat(self, student_logits: Tensor, teacher_logits: Tensor,
+                        student_feats: Sequence[Tensor],
+                        refined_feats: Sequence[Tensor],
+                        batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """``loss_teacher``, ``loss_kd`` and ``loss_att`` from the outputs.
+
+        Args:
+            student_logits (Tensor): (N, out_channels, H_s, W_s).
+            teacher_logits (Tensor): (N, out_channels, H_t, W_t).
+            student_feats (Sequence[Tensor]): F_1..F_n.
+            refined_feats (Sequence[Tensor]): T_1..T_n.
+            batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``
+                of shape (1, H, W).
+
+        Returns:
+            dict[str, Tensor]: The three scalar terms.
+        """
+        label = torch.stack(
+            [s.gt_sem_seg.data for s in batch_data_samples]).squeeze(1)
+        size = label.shape[-2:]
+        student_logits = self._class_logits(student_logits, size)
+        teacher_logits = self._class_logits(teacher_logits, size)
+        if self.ignore_index is None:
+            valid = torch.ones_like(label, dtype=torch.bool)
+        else:
+            valid = label != self.ignore_index
+        target = label.masked_fill(~valid, 0).long()
+        weight = valid.to(teacher_logits.dtype)
+        ce = F.cross_entropy(teacher_logits, target, reduction='none')
+        loss_teacher = (ce * weight).sum() / weight.sum().clamp(min=1.0)
+        losses = dict(loss_teacher=self.teacher_loss_weight * loss_teacher)
+        losses.update(
+            self.distill(student_logits, teacher_logits, student_feats,
+                         refined_feats, valid_mask=valid))
+        return losses
+
+    def _class_logits(self, logits: Tensor, size: torch.Size) -> Tensor:
+        """Resize to the label ``size``; one sigmoid channel -> (0, z)."""
+        logits = resize(logits, size=size, mode='bilinear',
+                        align_corners=self.align_corners)
+        if logits.shape[1] == 1:
+            logits = torch.cat([torch.zeros_like(logits), logits], dim=1)
+        return logits
+
+    def _teacher_input(self, inputs) -> Tensor:
+        """The refined level the teacher decodes, with clear errors."""
+        if not isinstance(inputs, SelfTeacherFeatures):
+            raise TypeError(
+                'FRSKDSegHead needs the self-teacher outputs during training: '
+                "use neck=dict(type='FRSKDNeck', in_channels=[c_1, ..., c_n])"
+                " (no num_classes) with the backbone's out_indices returning "
+                'every stage; FRSKDNeck attaches them in train mode only. Got '
+                f'{type(inputs).__name__} from the neck.')
+        refined = inputs.refined
+        n, i = len(refined), self.teacher_in_index
+        if not -n <= i < n:
+            raise ValueError(
+                f'FRSKDSegHead teacher in_index={i} is out of range: '
+                f'FRSKDNeck refines {n} levels (widths '
+                f'{[int(t.shape[1]) for t in refined]}). Use 0 for the '
+                'finest level, as the authors do.')
+        x = refined[i]
+        if x.dim() != 4 or x.shape[1] != self.teacher.in_channels:
+            raise ValueError(
+                f'FRSKDSegHead teacher in_channels={self.teacher.in_channels}'
+                f' but refined level {i} has shape {tuple(x.shape)}. The '
+                "refined widths are FRSKDNeck's width * backbone channels: "
+                f'{[int(t.shape[1]) for t in refined]}; set '
+                f'teacher=dict(in_channels={int(x.shape[1])}, in_index={i}, '
+                '...).')
+        return x
+
+
+def _build_student(cfg) -> BaseDecodeHead:
+    """Build and check the nested student decode head."""
+    if not isinstance(cfg, dict):
+        raise TypeError(
+            'FRSKDSegHead needs the student decode head as a nested config '
+            f'dict, got student={cfg!r}. Write e.g. {_EXAMPLE}.')
+    head_type = cfg.get('type')
+    if head_type is None:
+        raise ValueError(
+            'FRSKDSegHead.student has no `type`; it must be the config of '
+            f'an MMSegmentation decode head, e.g. {_EXAMPLE}.')
+    name = head_type if isinstance(head_type, str) else getattr(
+        head_type, '__name__', repr(head_type))
+    cls = MODELS.get(head_type) if isinstance(head_type, str) else head_type
+    if cls is None:
+        raise ValueError(
+            f'FRSKDSegHead.student type {name!r} is not in MMSegmentation\'s '
+            "MODELS registry. Use an MMSeg decode head such as 'FCNHead', "
+            "'ASPPHead', 'DepthwiseSeparableASPPHead' or 'UPerHead' (or "
+            f'register yours in mmseg.registry.MODELS), e.g. {_EXAMPLE}.')
+    if not (isinstance(cls, type) and issubclass(cls, BaseDecodeHead)):
+        raise TypeError(
+            f'FRSKDSegHead.student type {name!r} is not an MMSegmentation '
+            'decode head (a subclass of mmseg BaseDecodeHead that outputs '
+            'per-pixel logits); FRSKD cannot distil into it. Put the plain '
+            f'decode head config there, e.g. {_EXAMPLE}.')
+    cfg = cfg.copy()
+    cfg.setdefault('_scope_', 'mmseg')
+    try:
+        return MODELS.build(cfg)
+    except Exception as e:
+        msg = (f'FRSKDSegHead could not build its student decode head '
+               f'{name!r}: {e}')
+        try:
+            err = type(e)(msg)
+        except Exception:  # noqa: BLE001 - exotic exception signatures
+            raise RuntimeError(msg) from e
+        raise err from e
+
+
+def _check_loss_names(student: BaseDecodeHead) -> None:
+    """The student's loss names must not hide the FRSKD terms."""
+    losses = student.loss_decode
+    if not isinstance(losses, nn.ModuleList):
+        losses = [losses]
+    names = {getattr(loss, 'loss_name', None) for loss in losses}
+    clash = sorted(names & {'loss_teacher', 'loss_kd', 'loss_att'})
+    if clash:
+        raise ValueError(
+            f'The student decode head names its loss(es) {clash}, which '
+            'FRSKDSegHead uses for its own terms; choose another loss_name '
+            '(e.g. the default loss_ce).')
+
+
+def _parse_teacher(cfg) -> Tuple[int, int, dict]:
+    """Split the ``teacher`` config into (in_channels, in_index, kwargs)."""
+    if not isinstance(cfg, dict) or 'in_channels' not in cfg:
+        raise TypeError(
+            'FRSKDSegHead needs teacher=dict(in_channels=<width * c_i of '
+            'the refined level>, in_index=0, channels=256) for its teacher '
+            f'decoder, got teacher={cfg!r}. Full example: {_EXAMPLE}.')
+    cfg = dict(cfg)
+    in_channels = cfg.pop('in_channels')
+    in_index = cfg.pop('in_index', 0)
+    unknown = sorted(set(cfg) - set(_TEACHER_KEYS))
+    if unknown:
+        raise TypeError(
+            f'Unknown key(s) {unknown} in FRSKDSegHead.teacher; it takes '
+            f"in_channels, in_index, {', '.join(_TEACHER_KEYS)}.")
+    if not isinstance(in_index, int) or isinstance(in_index, bool):
+        raise TypeError('FRSKDSegHead teacher in_index must be an int (the '
+                        f'refined level to decode), got {in_index!r}.')
+    if isinstance(in_channels, (list, tuple)):
+        n = len(in_channels)
+        if not -n <= in_index < n:
+            raise ValueError(
+                f'FRSKDSegHead teacher in_index={in_index} is out of range '
+                f'for the {n} refined levels with widths {list(in_channels)};'
+                ' use 0 (the finest level, as the authors do) to '
+                f'{n - 1}.')
+        in_channels = in_channels[in_index]
+    return in_channels, in_index, cfg

@@ -67,14 +67,18 @@ class CheckedPascalVOCDataset(PascalVOCDataset):
         if not missing:
             return
         what = ', '.join(f'{name} {path!r}' for name, path in missing)
+        verb = 'does' if len(missing) == 1 else 'do'
         hint = _AUG_HINT if 'Aug' in seg_dir or 'aug' in osp.basename(
             split) else ''
         raise FileNotFoundError(
-            f'Pascal VOC data not found: {what} does not exist. Expected '
+            f'Pascal VOC data not found: {what} {verb} not exist. Expected '
             'the VOC2012 layout <data_root>/JPEGImages/*.jpg, '
             '<data_root>/SegmentationClass/*.png (labels; with SBD aug also '
             '<data_root>/SegmentationClassAug/*.png) and '
             '<data_root>/ImageSets/Segmentation/{train,val,aug}.txt. '
-            f'{hint}Prepare it under data/VOCdevkit/VOC2012 (see the '
-            'README, "Data") or set data_root with --cfg-options, e.g. '
-            'val_dataloader.dataset.data_root=/path/to/VOC2012.')
+            f'{hint}Prepare it under data/VOCdevkit/VOC2012 or point the '
+            'configs at it with --cfg-options '
+            'train_dataloader.dataset.datasets.0.data_root=DIR '
+            'train_dataloader.dataset.datasets.1.data_root=DIR '
+            'val_dataloader.dataset.data_root=DIR '
+            'test_dataloader.dataset.data_root=DIR (VOC2012 + aug configs).')

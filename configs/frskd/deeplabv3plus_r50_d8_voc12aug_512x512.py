@@ -22,7 +22,8 @@ model = dict(
         depth=2,
         # The teacher decoder reads only T_1: the last layer is top-down
         # only, as the authors' segmentation teacher (no idle parameters).
-        last_layer_top_down_only=True),
+        last_layer_top_down_only=True,
+        norm_cfg=norm_cfg),
     decode_head=dict(
         _delete_=True,
         type='FRSKDSegHead',

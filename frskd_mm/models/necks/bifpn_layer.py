@@ -1,5 +1,5 @@
 """One bidirectional (top-down + bottom-up) layer of the FRSKD self-teacher."""
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
@@ -31,12 +31,15 @@ class BiFPNLayer(nn.Module):
             returns ReLU(P_1..P_n), as the authors' segmentation teacher
             does in its last layer (its decoder reads only the finest
             level, so a bottom-up path would stay untrained).
+        norm_cfg (dict, optional): Normalisation layer of every conv block.
+            Defaults to BN.
     """
 
     def __init__(self, in_channels: Sequence[int],
                  out_channels: Sequence[int], depth: int,
                  with_lateral: bool = True,
-                 bottom_up: bool = True) -> None:
+                 bottom_up: bool = True,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         n = len(out_channels)
         if n < 2:
@@ -47,27 +50,30 @@ class BiFPNLayer(nn.Module):
                              f'{list(in_channels)}.')
         self.with_lateral = with_lateral
         self.lateral_convs = nn.ModuleList(
-            ConvBNReLU1x1(c, d) for c, d in zip(in_channels, out_channels)
+            ConvBNReLU1x1(c, d, norm_cfg)
+            for c, d in zip(in_channels, out_channels)
         ) if with_lateral else None
         # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
         self.upsamples = nn.ModuleList(
-            Resample(out_channels[i + 1], out_channels[i])
+            Resample(out_channels[i + 1], out_channels[i], norm_cfg)
             for i in range(n - 1))
         self.top_down_nodes = nn.ModuleList(
-            FusionNode(2, out_channels[i], depth) for i in range(n - 1))
+            FusionNode(2, out_channels[i], depth, norm_cfg=norm_cfg)
+            for i in range(n - 1))
         self.bottom_up = bottom_up
         if not bottom_up:
             return
         # L'_i for the bottom-up nodes of levels 2..n.
         self.bottom_up_laterals = nn.ModuleList(
-            ConvBNReLU1x1(c, d)
+            ConvBNReLU1x1(c, d, norm_cfg)
             for c, d in zip(in_channels[1:], out_channels[1:]))
         # Bottom-up nodes of levels 2..n; downsample from level i-1 to i.
         self.downsamples = nn.ModuleList(
-            Resample(out_channels[i - 1], out_channels[i])
+            Resample(out_channels[i - 1], out_channels[i], norm_cfg)
             for i in range(1, n))
         self.bottom_up_nodes = nn.ModuleList(
-            FusionNode(3 if i < n - 1 else 2, out_channels[i], depth)
+            FusionNode(3 if i < n - 1 else 2, out_channels[i], depth,
+                       norm_cfg=norm_cfg)
             for i in range(1, n))
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
@@ -81,8 +87,10 @@ class BiFPNLayer(nn.Module):
         n = len(inputs)
         sizes = [x.shape[-2:] for x in inputs]
         if self.with_lateral:
-            laterals = [conv(F.relu(x))
-                        for conv, x in zip(self.lateral_convs, inputs)]
+            # The backbone's maps feed the student too: ReLU out of place,
+            # once per level for both laterals.
+            inputs = [F.relu(x) for x in inputs]
+            laterals = [conv(x) for conv, x in zip(self.lateral_convs, inputs)]
         else:
             laterals = list(inputs)
 
@@ -94,13 +102,13 @@ class BiFPNLayer(nn.Module):
         top_down[-1] = laterals[-1]
         for i in range(n - 2, -1, -1):
             up = self.upsamples[i](top_down[i + 1], sizes[i])
-            top_down[i] = F.relu(self.top_down_nodes[i]([laterals[i], up]))
+            top_down[i] = F.relu(
+                self.top_down_nodes[i]([laterals[i], up]), inplace=True)
         if not self.bottom_up:
             return top_down
 
         second_laterals = [
-            conv(F.relu(x))
-            for conv, x in zip(self.bottom_up_laterals, inputs[1:])
+            conv(x) for conv, x in zip(self.bottom_up_laterals, inputs[1:])
         ]
         outs = [top_down[0]]
         for i in range(1, n):
@@ -109,5 +117,6 @@ class BiFPNLayer(nn.Module):
                 fused = [second_laterals[i - 1], top_down[i], down]
             else:
                 fused = [second_laterals[i - 1], down]
-            outs.append(F.relu(self.bottom_up_nodes[i - 1](fused)))
+            outs.append(
+                F.relu(self.bottom_up_nodes[i - 1](fused), inplace=True))
         return outs

@@ -48,6 +48,10 @@ class FRSKDNeck(BaseModule):
         eval_teacher (bool): Run the self-teacher in eval mode too, so that
             validation can report its accuracy (``TeacherAccuracy``). Costs
             a teacher forward pass per batch. Defaults to False.
+        norm_cfg (dict, optional): Normalisation layers of the self-teacher
+            (mmcv names). Defaults to ``dict(type='BN')``, the paper's;
+            multi-GPU segmentation configs pass their ``SyncBN`` (MMEngine
+            turns it back into BN for single-process runs).
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
@@ -60,6 +64,7 @@ class FRSKDNeck(BaseModule):
                  last_layer_top_down_only: bool = False,
                  channels_last: bool = True,
                  eval_teacher: bool = False,
+                 norm_cfg: Optional[dict] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         in_channels = list(in_channels)
@@ -82,7 +87,8 @@ class FRSKDNeck(BaseModule):
                 depth,
                 with_lateral=i == 0,
                 bottom_up=not (last_layer_top_down_only
-                               and i == num_layers - 1))
+                               and i == num_layers - 1),
+                norm_cfg=norm_cfg)
             for i in range(num_layers))
         self.fc = nn.Linear(self.out_channels[-1], num_classes) \
             if num_classes else None

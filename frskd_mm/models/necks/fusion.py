@@ -5,12 +5,22 @@ The block structure follows the authors' FRSKD implementation: 1x1
 after each fusion, and fast normalized fusion of ReLU-ed inputs.
 """
 import math
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from torch import Tensor
+
+#: BatchNorm, as in the paper; ``dict(type='SyncBN')`` syncs it across GPUs.
+DEFAULT_NORM_CFG = dict(type='BN')
+
+
+def norm_layer(norm_cfg: Optional[dict], channels: int) -> nn.Module:
+    """The normalisation layer of ``norm_cfg`` (mmcv's names: BN, SyncBN,
+    GN, ...) for ``channels`` channels; BN when ``norm_cfg`` is None."""
+    return build_norm_layer(norm_cfg or DEFAULT_NORM_CFG, channels)[1]
 
 
 class ConvBNReLU1x1(nn.Sequential):
@@ -19,12 +29,14 @@ class ConvBNReLU1x1(nn.Sequential):
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
+        norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__(
             nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            nn.BatchNorm2d(out_channels), nn.ReLU(inplace=True))
+            norm_layer(norm_cfg, out_channels), nn.ReLU(inplace=True))
 
 
 class SeparableConvBlock(nn.Sequential):
@@ -37,10 +49,11 @@ class SeparableConvBlock(nn.Sequential):
         in_channels (int): Input channels.
         out_channels (int): Output channels.
         depth (int): Number of separable convolutions (>= 1).
+        norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, in_channels: int, out_channels: int,
-                 depth: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, depth: int,
+                 norm_cfg: Optional[dict] = None) -> None:
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}.')
         layers: List[nn.Module] = []
@@ -52,7 +65,7 @@ class SeparableConvBlock(nn.Sequential):
                 nn.Conv2d(channels, channels, 3, padding=1, groups=channels,
                           bias=False),
                 nn.Conv2d(channels, out_channels, 1, bias=False),
-                nn.BatchNorm2d(out_channels),
+                norm_layer(norm_cfg, out_channels),
             ]
             channels = out_channels
         super().__init__(*layers)
@@ -71,14 +84,15 @@ class FusionNode(nn.Module):
         channels (int): C.
         depth (int): Depth of the separable conv block.
         eps (float): Stabiliser of the normalisation.
+        norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
     def __init__(self, num_inputs: int, channels: int, depth: int,
-                 eps: float = 1e-6) -> None:
+                 eps: float = 1e-6, norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(num_inputs))
         self.eps = eps
-        self.conv = SeparableConvBlock(channels, channels, depth)
+        self.conv = SeparableConvBlock(channels, channels, depth, norm_cfg)
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Args:
@@ -89,10 +103,70 @@ class FusionNode(nn.Module):
         """
         w = F.relu(self.weight)
         w = w / (w.sum() + self.eps)
-        fused = inputs[0] * w[0]
+        return self.conv(weighted_sum(inputs, w))
+
+
+def _dot(a: Tensor, b: Tensor) -> Tensor:
+    """``(a * b).sum()`` without materialising ``a * b``: one BLAS dot
+    over the memory of two equally laid out maps (fp32 accumulation)."""
+    if a.dtype in (torch.float16, torch.bfloat16):
+        a, b = a.float(), b.float()
+    if a.is_contiguous() and b.is_contiguous():
+        return torch.dot(a.reshape(-1), b.reshape(-1))
+    cl = torch.channels_last
+    if a.dim() == 4 and a.is_contiguous(memory_format=cl) and \
+            b.is_contiguous(memory_format=cl):
+        return torch.dot(a.permute(0, 2, 3, 1).reshape(-1),
+                         b.permute(0, 2, 3, 1).reshape(-1))
+    return (a * b).sum()
+
+
+class _WeightedSum(torch.autograd.Function):
+    """``sum_k w_k * x_k`` with a lean backward.
+
+    Autograd's own backward of the same expression computes
+    ``d/dw_k = sum(grad * x_k)`` by materialising ``grad * x_k`` and then
+    summing it; here it is one dot product, a single read of both maps.
+    The forward accumulates in place into one new tensor.
+    """
+
+    @staticmethod
+    def forward(ctx, weights: Tensor, *inputs: Tensor) -> Tensor:
+        out = inputs[0] * weights[0]
         for k in range(1, len(inputs)):
-            fused = torch.addcmul(fused, inputs[k], w[k])
-        return self.conv(fused)
+            out.addcmul_(inputs[k], weights[k])
+        ctx.save_for_backward(weights, *inputs)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        weights, *inputs = ctx.saved_tensors
+        grad_weights = None
+        if ctx.needs_input_grad[0]:
+            grad_weights = torch.stack([_dot(grad, x) for x in inputs]).to(
+                weights.dtype)
+        grad_inputs = [
+            grad * weights[k] if ctx.needs_input_grad[k + 1] else None
+            for k in range(len(inputs))
+        ]
+        return (grad_weights, *grad_inputs)
+
+
+def weighted_sum(inputs: Sequence[Tensor], weights: Tensor) -> Tensor:
+    """``sum_k weights[k] * inputs[k]`` (the fusion of EfficientDet, Eq. 3).
+
+    Args:
+        inputs (Sequence[Tensor]): K maps of equal shape (N, C, H, W).
+        weights (Tensor): Shape (K, ).
+
+    Returns:
+        Tensor: (N, C, H, W); the same values and gradients as the plain
+        expression (the weights' gradients are computed as dot products).
+    """
+    if len(inputs) != weights.numel():
+        raise ValueError(f'{len(inputs)} inputs but {weights.numel()} '
+                         'fusion weights.')
+    return _WeightedSum.apply(weights, *inputs)
 
 
 def max_pool_same(x: Tensor) -> Tensor:
@@ -151,11 +225,13 @@ class Resample(nn.Module):
     Args:
         in_channels (int): Channels of the source level.
         out_channels (int): Channels of the target level.
+        norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        self.conv = ConvBNReLU1x1(in_channels, out_channels)
+        self.conv = ConvBNReLU1x1(in_channels, out_channels, norm_cfg)
 
     def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
         """Args:

@@ -111,3 +111,25 @@ def test_top_down_last_layer_trains_every_parameter_from_the_finest_level(
     out.refined[0].sum().backward()
     unused = [n for n, p in neck.named_parameters() if p.grad is None]
     assert unused == []
+
+
+def test_norm_cfg_reaches_every_norm_layer():
+    # Default: BatchNorm2d, as the paper.
+    neck = FRSKDNeck([8, 16, 32], num_classes=4)
+    norms = [m for m in neck.modules()
+             if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    assert norms and all(type(m) is torch.nn.BatchNorm2d for m in norms)
+    # SyncBN for multi-GPU segmentation configs: no plain BN left.
+    sync = FRSKDNeck([8, 16, 32], num_classes=4,
+                     norm_cfg=dict(type='SyncBN', requires_grad=True))
+    sync_norms = [m for m in sync.modules()
+                  if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    assert len(sync_norms) == len(norms)
+    assert all(isinstance(m, torch.nn.SyncBatchNorm) for m in sync_norms)
+    # GroupNorm trains on CPU and gives the documented shapes.
+    gn = FRSKDNeck([8, 16], norm_cfg=dict(type='GN', num_groups=4)).train()
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._NormBase)
+                   for m in gn.modules())
+    out = gn((torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)))
+    assert [tuple(t.shape) for t in out.refined] == [(2, 16, 8, 8),
+                                                     (2, 32, 4, 4)]

@@ -56,6 +56,7 @@ from ..engine.hooks import FRSKDHook
 from ..models.heads.self_teacher_decoder import SelfTeacherDecoder
 from ..models.losses.self_distill_loss import SelfDistillLoss
 from ..models.necks import FRSKDNeck
+from .allocator import tune_cpu_allocator
 from .task import get_task, setup_task
 
 #: How the spread of the step times is reported.
@@ -715,6 +716,8 @@ def _run_benchmark(baseline_config, frskd_config, batch_size, input_size,
         if threads < 1:
             raise ValueError(f'--threads must be >= 1, got {threads}.')
         torch.set_num_threads(threads)
+    # As tools/train.py does; both models share the process and its malloc.
+    malloc_tuned = tune_cpu_allocator()
     load_before = _loadavg()
 
     names = ('baseline', 'frskd')
@@ -835,6 +838,7 @@ def _run_benchmark(baseline_config, frskd_config, batch_size, input_size,
         torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
         load_avg_before=load_before, load_avg_after=_loadavg(),
         torch=torch.__version__, source=source_fingerprint(),
+        malloc_tuned=malloc_tuned,
         order='alternating per step: baseline, frskd, baseline, ...',
         step=('forward(mode="loss") + parse_losses + backward + optimizer '
               'step of the config optim_wrapper; data preprocessor run once '
@@ -856,8 +860,8 @@ def _fmt(value, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def _busy(settings: Dict[str, Any]) -> bool:
-    loads = [l[0] for l in (settings.get('load_avg_before'),
-                            settings.get('load_avg_after')) if l]
+    loads = [load[0] for load in (settings.get('load_avg_before'),
+                                  settings.get('load_avg_after')) if load]
     cpus = settings.get('cpu_count') or 1
     return settings.get('device', 'cpu') == 'cpu' and any(
         load > cpus for load in loads)
@@ -924,7 +928,9 @@ def format_table(result: Dict[str, Any]) -> str:
         f'FRSKD benchmark ({s["task"]}): {s["device"]} ({s["device_name"]}),'
         f' {s["torch_threads"]} thread(s), input {s["input_size"][0]}x'
         f'{s["input_size"][1]}, {s["warmup"]} warm-up + '
-        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating',
+        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating'
+        + (', glibc malloc thresholds raised' if s.get('malloc_tuned')
+           else ''),
         f'  baseline: {s["baseline_config"]}',
         f'  FRSKD:    {s["frskd_config"]}',
         f'  code: commit {str(s["source"].get("git_commit"))[:10]}, '

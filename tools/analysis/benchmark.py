@@ -7,7 +7,9 @@ inter-quartile range, min/max), the peak memory of a step and the
 FRSKD/baseline ratios. Prints a table and writes JSON. Works for
 classification (``default_scope='mmpretrain'``) and segmentation
 (``default_scope='mmseg'``) configs, on CPU or CUDA. See
-:mod:`frskd_mm.utils.benchmark` for what exactly is measured.
+:mod:`frskd_mm.utils.benchmark` for what exactly is measured. Like
+tools/train.py it raises glibc's malloc thresholds for both models
+(:mod:`frskd_mm.utils.allocator`); ``FRSKD_MALLOC_TUNING=0`` turns that off.
 
 Example:
     python tools/analysis/benchmark.py configs/baseline/resnet18_cifar100.py \\

@@ -12,18 +12,14 @@ For segmentation configs (``default_scope='mmseg'``) ``--out``, ``--show``,
 ``tta_model`` and ``tta_pipeline`` in the config.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from copy import deepcopy
 from typing import List, Optional
 
 import mmengine
-import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 # Let `python tools/test.py` import frskd_mm from this checkout.
 _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -31,7 +27,13 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
-                            setup_distributed, setup_task)
+                            setup_distributed, setup_task,
+                            tune_cpu_allocator)
+from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
+                                   apply_dataloader_defaults, build_runner,
+                                   dataloader_defaults,
+                                   drop_idle_persistent_workers,
+                                   export_local_rank, set_work_dir)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -93,17 +95,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='Test-time augmentation. Uses `tta_model` and `tta_pipeline` '
         'of the config; classification falls back to averaging the scores '
         'of the image and its horizontal flip.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
-    # --local_rank (older); torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -183,12 +177,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     """
     cfg.launcher = args.launcher
 
-    # work_dir: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     cfg.load_from = args.checkpoint
 
@@ -212,38 +201,21 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.test_evaluator['output_dir'] = args.out
         cfg.test_evaluator['keep_results'] = True
 
-    if cfg.get('test_dataloader', None) is not None:
-        defaults = ConfigDict()
-        if task == 'classification':
-            defaults = ConfigDict(
-                pin_memory=torch.cuda.is_available(),
-                collate_fn=dict(type='default_collate'))
-        loader = deepcopy(defaults)
-        loader.update(cfg.test_dataloader)
-        cfg.test_dataloader = loader
-        if args.no_pin_memory:
-            cfg.test_dataloader['pin_memory'] = False
+    apply_dataloader_defaults(
+        cfg, ['test_dataloader'],
+        dataloader_defaults(task, persistent_workers=False),
+        args.no_pin_memory)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
 
-    loader = cfg.get('test_dataloader', None)
-    if loader is not None and loader.get('num_workers', 0) == 0 and \
-            loader.get('persistent_workers', False):
-        # PyTorch refuses persistent workers without workers.
-        loader['persistent_workers'] = False
+    drop_idle_persistent_workers(cfg, ['test_dataloader'])
     return cfg
-
-
-def build_runner(cfg: Config) -> Runner:
-    """Build MMEngine's Runner, or the registered ``runner_type``."""
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
+    tune_cpu_allocator()
     if args.out is None and args.out_item is not None:
         raise ValueError('Please use `--out` argument to specify the '
                          'path of the output file before using `--out-item`.')

@@ -13,17 +13,12 @@ on CPU (gloo).
 """
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
-from copy import deepcopy
 from typing import List, Optional
 
-import torch
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 # Let `python tools/train.py` import frskd_mm from this checkout.
 _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -31,7 +26,13 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
-                            setup_distributed, setup_task)
+                            setup_distributed, setup_task,
+                            tune_cpu_allocator)
+from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
+                                   apply_dataloader_defaults, build_runner,
+                                   dataloader_defaults,
+                                   drop_idle_persistent_workers,
+                                   export_local_rank, set_work_dir)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -77,62 +78,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
         'Note that the quotation marks are necessary and that no white space '
         'is allowed.')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch >= 2.0) or
-    # --local_rank (older); torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
-
-
-def set_dataloader_defaults(cfg: Config, fields: List[str], task: str,
-                            no_pin_memory: bool,
-                            no_persistent_workers: bool) -> None:
-    """Fill in MMPretrain's dataloader defaults and apply the CLI switches.
-
-    Classification dataloaders get ``pin_memory`` (when CUDA is available),
-    ``persistent_workers=True`` and ``collate_fn=default_collate`` unless
-    the config sets them, as in MMPretrain's tools; segmentation
-    dataloaders keep MMSegmentation's defaults (``pseudo_collate``).
-    """
-    defaults = ConfigDict()
-    if task == 'classification':
-        defaults = ConfigDict(
-            pin_memory=torch.cuda.is_available(),
-            persistent_workers=True,
-            collate_fn=dict(type='default_collate'))
-    for field in fields:
-        if cfg.get(field, None) is None:
-            continue
-        dataloader_cfg = deepcopy(defaults)
-        dataloader_cfg.update(cfg[field])
-        cfg[field] = dataloader_cfg
-        if no_pin_memory:
-            cfg[field]['pin_memory'] = False
-        if no_persistent_workers:
-            cfg[field]['persistent_workers'] = False
-
-
-def fix_dataloaders(cfg: Config, fields: List[str]) -> None:
-    """Drop ``persistent_workers`` where ``num_workers`` is 0.
-
-    PyTorch's DataLoader refuses ``persistent_workers=True`` without
-    workers, which would make ``--cfg-options
-    train_dataloader.num_workers=0`` fail.
-    """
-    for field in fields:
-        loader = cfg.get(field, None)
-        if loader is None:
-            continue
-        if loader.get('num_workers', 0) == 0 and loader.get(
-                'persistent_workers', False):
-            loader['persistent_workers'] = False
 
 
 def merge_args(cfg: Config, args: argparse.Namespace,
@@ -150,12 +99,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     """
     cfg.launcher = args.launcher
 
-    # work_dir: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         if cfg.optim_wrapper.get('type', 'OptimWrapper') == 'AmpOptimWrapper':
@@ -183,8 +127,13 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.auto_scale_lr.enable = True
 
     fields = ['train_dataloader', 'val_dataloader', 'test_dataloader']
-    set_dataloader_defaults(cfg, fields, task, args.no_pin_memory,
-                            args.no_persistent_workers)
+    apply_dataloader_defaults(
+        cfg, fields, dataloader_defaults(task, persistent_workers=True),
+        args.no_pin_memory)
+    if args.no_persistent_workers:
+        for field in fields:
+            if cfg.get(field, None) is not None:
+                cfg[field]['persistent_workers'] = False
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -196,19 +145,13 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.val_dataloader = None
         cfg.val_evaluator = None
 
-    fix_dataloaders(cfg, fields)
+    drop_idle_persistent_workers(cfg, fields)
     return cfg
-
-
-def build_runner(cfg: Config) -> Runner:
-    """Build MMEngine's Runner, or the registered ``runner_type``."""
-    if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
-    return RUNNERS.build(cfg)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
+    tune_cpu_allocator()
     allow_mmengine_checkpoints()
 
     cfg = Config.fromfile(args.config)

@@ -62,7 +62,9 @@ def configure_cpu_distributed(cfg: Config) -> None:
         cfg.env_cfg.dist_cfg = ConfigDict()
     cfg.env_cfg.dist_cfg.backend = 'gloo'
     if cfg.get('model_wrapper_cfg', None) is None:
-        cfg.model_wrapper_cfg = ConfigDict(CPU_MODEL_WRAPPER)
+        cfg.model_wrapper_cfg = ConfigDict(
+            CPU_MODEL_WRAPPER,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
 def _require_env(names, launcher: str) -> None:

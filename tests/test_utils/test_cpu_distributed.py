@@ -60,14 +60,25 @@ def test_configure_sets_gloo_and_keeps_other_keys():
     assert cfg.model_wrapper_cfg == dict(
         type='MMDistributedDataParallel',
         device_ids=None,
-        broadcast_buffers=False)
+        broadcast_buffers=False,
+        find_unused_parameters=False)
 
 
 def test_configure_creates_missing_env_cfg():
     cfg = _cfg()
     configure_cpu_distributed(cfg)
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
-    assert cfg.model_wrapper_cfg == CPU_MODEL_WRAPPER
+    assert cfg.model_wrapper_cfg == dict(CPU_MODEL_WRAPPER,
+                                         find_unused_parameters=False)
+
+
+def test_configure_carries_find_unused_parameters():
+    # As MMEngine's default wrapper does with the top-level key (configs
+    # whose backbone builds layers it never uses, e.g. EfficientNet).
+    cfg = _cfg(find_unused_parameters=True)
+    configure_cpu_distributed(cfg)
+    assert cfg.model_wrapper_cfg.find_unused_parameters is True
+    assert cfg.model_wrapper_cfg.device_ids is None
 
 
 def test_configure_keeps_a_user_model_wrapper():

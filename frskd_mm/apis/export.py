@@ -100,7 +100,8 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
         model.pop('neck', None)
         model['decode_head'] = head['student']
     plain['custom_hooks'] = [
-        h for h in plain.get('custom_hooks', []) if h.get('type') != 'FRSKDHook'
+        hook for hook in plain.get('custom_hooks', [])
+        if hook.get('type') != 'FRSKDHook'
     ]
     _replace_dataset_types(plain)
     if plain.get('dataset_type') in PLAIN_DATASETS:
@@ -125,9 +126,29 @@ def _is_frskd_module(type_name: str, task: str) -> bool:
     return cls is not None and cls.__module__.startswith('frskd_mm')
 
 
+def _plain_dataset_defaults(type_name: str) -> Dict:
+    """What an upstream parent class needs to read one of our datasets.
+
+    Only :class:`DigitCanvasDataset` differs from its parent beyond checks:
+    its classes, palette and ``.png`` images (``BaseSegDataset`` has no
+    classes and reads ``.jpg``).
+    """
+    if type_name != 'DigitCanvasDataset':
+        return {}
+    from ..datasets.digit_canvas import DigitCanvasDataset
+    meta = DigitCanvasDataset.METAINFO
+    return dict(
+        img_suffix='.png',
+        seg_map_suffix='.png',
+        metainfo=dict(classes=list(meta['classes']),
+                      palette=[list(c) for c in meta['palette']]))
+
+
 def _replace_dataset_types(node) -> None:
     if isinstance(node, dict):
         if node.get('type') in PLAIN_DATASETS:
+            for key, value in _plain_dataset_defaults(node['type']).items():
+                node.setdefault(key, value)
             node['type'] = PLAIN_DATASETS[node['type']]
         for value in node.values():
             _replace_dataset_types(value)

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -84,3 +85,95 @@ def test_exported_student_predicts_what_frskd_predicts(tmp_path):
     torch.testing.assert_close(plain['scores'], frskd_scores)
     # Scores must depend on the weights (not a constant).
     assert plain['scores'].std() > 0
+
+
+SEG_CONFIG = osp.join(ROOT, 'configs/demo/frskd_seg_digits.py')
+
+# Plain MMSegmentation, in a fresh interpreter that never imports frskd_mm:
+# the Inferencer-style API on one image, then what MMSeg's tools/test.py
+# does (Runner.from_cfg(cfg).test()) on the exported config's test split.
+PLAIN_SEG = r'''
+import sys
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from mmseg.apis import inference_model, init_model
+cfg_path, ckpt, img, work_dir, out = sys.argv[1:6]
+model = init_model(cfg_path, ckpt, device='cpu')
+result = inference_model(model, img)
+cfg = Config.fromfile(cfg_path)
+cfg.work_dir, cfg.load_from = work_dir, ckpt
+metrics = Runner.from_cfg(cfg).test()
+assert 'frskd_mm' not in sys.modules, 'frskd_mm was imported'
+torch.save(dict(logits=result.seg_logits.data,
+                head=type(model.decode_head).__name__,
+                has_neck=model.with_neck,
+                classes=list(model.dataset_meta['classes']),
+                miou=metrics['mIoU']), out)
+'''
+
+
+def test_exported_seg_student_runs_in_plain_mmseg(tmp_path):
+    import frskd_mm  # noqa: F401  (registers the FRSKD seg modules)
+    from mmseg.apis import inference_model, init_model
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    from frskd_mm.datasets.digit_canvas import DigitCanvasDataset
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
+    try:
+        from digit_canvas_to_seg import write_canvases
+    finally:
+        sys.path.pop(0)
+    data_root = str(tmp_path / 'canvas')
+    write_canvases(data_root, num_canvases={'train': 1, 'val': 4})
+    data_opts = [f'{split}_dataloader.dataset.data_root={data_root}'
+                 for split in ('train', 'val', 'test')]
+
+    # An FRSKD segmentor with non-trivial weights and BN statistics.
+    cfg = Config.fromfile(SEG_CONFIG)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = SEG_MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if p.dtype.is_floating_point:
+                p.copy_(torch.rand_like(p) * 0.2 + 0.9 if 'running_var' in
+                        name else torch.randn_like(p) * 0.1)
+    meta = dict(classes=DigitCanvasDataset.METAINFO['classes'],
+                palette=DigitCanvasDataset.METAINFO['palette'])
+    ckpt = tmp_path / 'frskd_seg.pth'
+    torch.save(dict(state_dict=model.state_dict(),
+                    meta=dict(dataset_meta=meta)), ckpt)
+
+    env = dict(os.environ, PYTHONPATH='')
+    subprocess.run([
+        sys.executable, osp.join(ROOT, 'tools/export_student.py'), SEG_CONFIG,
+        str(ckpt), '--out-dir', str(tmp_path / 'out'), '--cfg-options'
+    ] + data_opts, check=True, cwd=ROOT, env=dict(env, PYTHONPATH=ROOT))
+    cfg_out = tmp_path / 'out' / 'frskd_seg_digits_student.py'
+    student = tmp_path / 'out' / 'frskd_seg_digits_student.pth'
+    assert 'frskd' not in cfg_out.read_text().lower().replace(
+        'frskd_seg_digits', '')
+    state = torch.load(student, map_location='cpu', weights_only=False)
+    training_only = ('neck.', 'decode_head.teacher.', 'decode_head.distill.',
+                     'decode_head.student.')
+    assert not any(k.startswith(training_only) for k in state['state_dict'])
+
+    img = osp.join(data_root, 'img_dir', 'val', '00000.png')
+    out = tmp_path / 'plain.pt'
+    subprocess.run([sys.executable, '-c', PLAIN_SEG, str(cfg_out),
+                    str(student), img, str(tmp_path / 'plain_test'),
+                    str(out)], check=True, cwd=str(tmp_path), env=env)
+    plain = torch.load(out, weights_only=False)
+    assert plain['head'] == 'FCNHead' and not plain['has_neck']
+    assert plain['classes'] == list(DigitCanvasDataset.METAINFO['classes'])
+    assert 0 <= plain['miou'] <= 100
+
+    frskd_cfg = Config.fromfile(SEG_CONFIG)
+    frskd = init_model(frskd_cfg, str(ckpt), device='cpu')
+    assert type(frskd.decode_head).__name__ == 'FRSKDSegHead'
+    expected = inference_model(frskd, img).seg_logits.data
+    torch.testing.assert_close(plain['logits'], expected)
+    # Logits must depend on the weights and the image (not a constant).
+    assert expected.std() > 0

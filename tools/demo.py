@@ -2,25 +2,29 @@
 
 1. Writes scikit-learn's 8x8 digits once to ``data/digits`` as 32x32 PNGs
    in MMPretrain's folder format (tools/dataset_converters/digits_to_folder.py)
-   and, for segmentation, canvases of those digits with per-pixel labels
-   to ``data/digit_canvas`` in MMSeg's folder format
+   and canvases of those digits with per-pixel labels to
+   ``data/digit_canvas`` in MMSeg's folder format
    (tools/dataset_converters/digit_canvas_to_seg.py).
 2. Trains each baseline and its FRSKD twin with tools/train.py, exactly as
-   a user would (classification: WRN-16-2; segmentation: a small
-   DeepLabV3+-style model).
-3. Prints test top-1 / val mIoU and where logs and checkpoints are.
+   a user would (classification: WRN-16-2; segmentation: a small FCN), once
+   per seed, into ``<work-dir>/<task>/seed<N>/<baseline|frskd>``.
+3. Prints test top-1 / val mIoU per run and, over several seeds, mean and
+   sample standard deviation; writes them to ``<work-dir>/results.json``.
 
 Usage:
-    python tools/demo.py [--work-dir work_dirs/demo] [--seed 0] [--tasks cls seg]
+    python tools/demo.py [--work-dir work_dirs/demo] [--seeds 0 1 2]
+        [--tasks cls seg]
 """
 import argparse
 import glob
 import json
+import math
 import os
 import os.path as osp
 import subprocess
 import sys
 import time
+from typing import Dict, List, Optional, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Each demo: the data writer and its folder, the metric printed, the runs.
@@ -60,13 +64,16 @@ def last_metric(work_dir: str, key: str) -> float:
 
 
 def run_demo(demo: dict, work_root: str, seed: int) -> dict:
-    """Write the data once, train every run with tools/train.py."""
-    subprocess.run([sys.executable, demo['writer'], demo['data_root']],
-                   check=True)
+    """Train every run of ``demo`` with tools/train.py at ``seed``.
+
+    Returns:
+        dict: run name -> (metric, seconds, work directory).
+    """
     results = {}
     for name, config in demo['runs']:
         work_dir = osp.join(work_root, name)
-        print(f'\n=== Training {name}: {config} -> {work_dir}', flush=True)
+        print(f'\n=== Training {name}, seed {seed}: {config} -> {work_dir}',
+              flush=True)
         start = time.time()
         subprocess.run([
             sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
@@ -80,31 +87,79 @@ def run_demo(demo: dict, work_root: str, seed: int) -> dict:
     return results
 
 
-def main():
+def mean_std(values: List[float]) -> Tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var)
+
+
+def summarize(runs: Dict[int, dict]) -> Dict[str, dict]:
+    """Per model: the metric per seed, its mean and sample std.
+
+    Args:
+        runs (dict): seed -> the result of :func:`run_demo`.
+    """
+    summary = {}
+    for name in next(iter(runs.values())):
+        values = [runs[seed][name][0] for seed in sorted(runs)]
+        mean, std = mean_std(values)
+        summary[name] = dict(
+            seeds=sorted(runs), values=values, mean=mean, std=std,
+            train_seconds=[runs[seed][name][1] for seed in sorted(runs)])
+    return summary
+
+
+def format_results(demo: dict, runs: Dict[int, dict]) -> str:
+    """The printed table: one row per model and seed, then mean +- std."""
+    metric = demo['metric'] + ' (%)'
+    lines = [f"=== Demo results: {demo['title']}",
+             f"{'model':<10}{'seed':>5}{metric:>16}{'train time (s)':>16}"
+             '  logs and checkpoints']
+    for seed in sorted(runs):
+        for name, (value, secs, work_dir) in runs[seed].items():
+            lines.append(f'{name:<10}{seed:>5}{value:>16.2f}{secs:>16.0f}'
+                         f'  {work_dir}')
+    if len(runs) > 1:
+        lines.append(f'mean +- sample std over seeds {sorted(runs)}:')
+        for name, stats in summarize(runs).items():
+            lines.append(f"{name:<10}{stats['mean']:>10.2f} +- "
+                         f"{stats['std']:.2f}")
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='train every model once per seed (default 0)')
     parser.add_argument('--tasks', nargs='+', choices=sorted(DEMOS),
-                        default=['cls'],
-                        help='demos to run (default: cls; the segmentation '
-                        'demo is not yet sized for a 10-minute CPU run)')
-    args = parser.parse_args()
+                        default=sorted(DEMOS),
+                        help='demos to run (default: cls seg)')
+    args = parser.parse_args(argv)
     os.chdir(ROOT)
 
-    tasks = args.tasks
-    results = {}
-    for task in tasks:
-        work_root = args.work_dir if task == 'cls' else osp.join(
-            args.work_dir, task)
-        results[task] = run_demo(DEMOS[task], work_root, args.seed)
-
-    for task in tasks:
+    runs = {}
+    for task in args.tasks:
         demo = DEMOS[task]
-        print(f"\n=== Demo results: {demo['title']}, seed {args.seed}")
-        print(f"{'model':<10}{demo['metric'] + ' (%)':>16}"
-              f"{'train time (s)':>16}  logs and checkpoints")
-        for name, (value, secs, work_dir) in results[task].items():
-            print(f'{name:<10}{value:>16.2f}{secs:>16.0f}  {work_dir}')
+        subprocess.run([sys.executable, demo['writer'], demo['data_root']],
+                       check=True)
+        runs[task] = {
+            seed: run_demo(demo, osp.join(args.work_dir, task,
+                                          f'seed{seed}'), seed)
+            for seed in args.seeds
+        }
+
+    for task in args.tasks:
+        print('\n' + format_results(DEMOS[task], runs[task]))
+    out = osp.join(args.work_dir, 'results.json')
+    with open(out, 'w') as f:
+        json.dump({task: dict(metric=DEMOS[task]['metric'],
+                              **summarize(runs[task]))
+                   for task in args.tasks}, f, indent=2)
+    print(f'\nWritten {out}')
 
 
 if __name__ == '__main__':

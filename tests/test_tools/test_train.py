@@ -15,7 +15,8 @@ LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
 
 def tiny_options(data_root, epochs=1):
     """Shrink a CIFAR-100 config to the fixture: 4 iterations an epoch."""
-    opts = [f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+    opts = [f'train_cfg.max_epochs={epochs}',
+            'default_hooks.logger.interval=1',
             'randomness.seed=0']
     for split in ('train', 'val', 'test'):
         opts += [f'{split}_dataloader.dataset.data_root={data_root}',

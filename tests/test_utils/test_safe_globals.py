@@ -12,6 +12,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 
 from frskd_mm.utils import allow_mmengine_checkpoints, mmengine_safe_globals
 
+
 def _message_hub_state() -> dict:
     """A MessageHub state as MMEngine's Runner saves it in a checkpoint."""
     hub = MessageHub('frskd_test_safe_globals')

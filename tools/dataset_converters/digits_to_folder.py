@@ -36,7 +36,8 @@ def write_digits(out_dir: str, size: int = SIZE) -> Dict[str, int]:
     if osp.isfile(stamp):
         for split in counts:
             counts[split] = sum(
-                len(files) for _, _, files in os.walk(osp.join(out_dir, split)))
+                len(files)
+                for _, _, files in os.walk(osp.join(out_dir, split)))
         return counts
     for index, (img, label) in enumerate(zip(images, labels)):
         label = int(label)

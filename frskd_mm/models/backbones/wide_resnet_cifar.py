@@ -1,4 +1,5 @@
-"""Wide Residual Network for 32x32 inputs (Zagoruyko & Komodakis, BMVC 2016)."""
+"""Wide Residual Network for 32x32 inputs (Zagoruyko & Komodakis, BMVC
+2016)."""
 from typing import Sequence, Tuple
 
 import torch.nn as nn
@@ -75,7 +76,8 @@ class WideResNetCIFAR(BaseBackbone):
                  ]) -> None:
         super().__init__(init_cfg=init_cfg)
         if (depth - 4) % 6 != 0 or depth < 10:
-            raise ValueError(f'WRN depth must be 6n + 4 (n >= 1), got {depth}.')
+            raise ValueError(
+                f'WRN depth must be 6n + 4 (n >= 1), got {depth}.')
         out_indices = tuple(i % 3 for i in out_indices)
         if not out_indices or any(i not in (0, 1, 2) for i in out_indices):
             raise ValueError('out_indices must pick stages among (0, 1, 2), '

@@ -51,4 +51,5 @@ class FitNetLoss(nn.Module):
                 'refined levels.')
         return sum(
             F.mse_loss(reg(s), t)
-            for reg, s, t in zip(self.regressors, student_feats, teacher_feats))
+            for reg, s, t in zip(self.regressors, student_feats,
+                                 teacher_feats))

@@ -1,5 +1,4 @@
 """Soft-label distillation term of FRSKD (Ji et al., CVPR 2021, Eq. 5)."""
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

@@ -9,7 +9,8 @@ from frskd_mm.models.losses import (AttentionTransferLoss, attention_transfer,
 # Student (N=1, C=2, 2x2) and a teacher with more channels (C=3), as F_i has
 # c_i channels and T_i has w * c_i.
 S = [[[1.0, 2.0], [0.0, 1.0]], [[3.0, 0.0], [1.0, 1.0]]]
-T = [[[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [2.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]]
+T = [[[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [2.0, 0.0]],
+     [[1.0, 1.0], [1.0, 1.0]]]
 
 
 def _att(feat):

@@ -60,8 +60,8 @@ def _layer(layer, inputs):
     outs = [td[0]]
     for i in range(1, n):
         down = _resample(layer.downsamples[i - 1], outs[-1], sizes[i])
-        fused = [lat2[i - 1], td[i], down] if i < n - 1 else [lat2[i - 1],
-                                                             down]
+        fused = ([lat2[i - 1], td[i], down] if i < n - 1 else
+                 [lat2[i - 1], down])
         outs.append(_node(layer.bottom_up_nodes[i - 1], fused))
     return [F.relu(x) for x in outs]
 

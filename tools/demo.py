@@ -115,13 +115,14 @@ def summarize(runs: Dict[int, dict]) -> Dict[str, dict]:
 def format_results(demo: dict, runs: Dict[int, dict]) -> str:
     """The printed table: one row per model and seed, then mean +- std."""
     metric = demo['metric'] + ' (%)'
+    width = len(metric) + 2
     lines = [f"=== Demo results: {demo['title']}",
-             f"{'model':<10}{'seed':>5}{metric:>16}{'train time (s)':>16}"
-             '  logs and checkpoints']
+             f"{'model':<10}{'seed':>5}{metric:>{width}}"
+             f"{'train time (s)':>16}  logs and checkpoints"]
     for seed in sorted(runs):
         for name, (value, secs, work_dir) in runs[seed].items():
-            lines.append(f'{name:<10}{seed:>5}{value:>16.2f}{secs:>16.0f}'
-                         f'  {work_dir}')
+            lines.append(f'{name:<10}{seed:>5}{value:>{width}.2f}'
+                         f'{secs:>16.0f}  {work_dir}')
     if len(runs) > 1:
         lines.append(f'mean +- sample std over seeds {sorted(runs)}:')
         for name, stats in summarize(runs).items():

@@ -123,3 +123,99 @@ def test_two_cpu_processes_train_one_model(cifar100_root, tmp_path):
                          if not osp.basename(p).startswith('rank'))
     assert checkpoints == ['best_accuracy_top1_epoch_1.pth', 'epoch_1.pth']
     assert 'gloo' in proc.stdout + proc.stderr
+
+
+# The same record for a segmentor: losses per iteration and final
+# parameters of each rank (registered in MMSeg's hook registry).
+SEG_PROBE = textwrap.dedent('''
+    import json, os.path as osp
+    import torch
+    from mmengine.dist import get_rank
+    from mmengine.hooks import Hook
+    from mmengine.model import is_model_wrapper
+    from mmseg.registry import HOOKS
+
+
+    @HOOKS.register_module()
+    class SegRankProbeHook(Hook):
+        priority = 'LOWEST'
+
+        def before_train(self, runner):
+            self.record = dict(wrapped=is_model_wrapper(runner.model),
+                               losses=[])
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None,
+                             outputs=None):
+            self.record['losses'].append(
+                {k: float(v) for k, v in outputs.items()})
+
+        def after_train(self, runner):
+            model = runner.model.module
+            torch.save({k: v for k, v in model.named_parameters()},
+                       osp.join(runner.work_dir, f'rank{get_rank()}.pth'))
+            with open(osp.join(runner.work_dir,
+                               f'rank{get_rank()}.json'), 'w') as f:
+                json.dump(self.record, f)
+''')
+
+
+def test_two_cpu_processes_train_one_segmentor(tmp_path):
+    sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
+    try:
+        from digit_canvas_to_seg import write_canvases
+    finally:
+        sys.path.pop(0)
+    data_root = str(tmp_path / 'canvas')
+    write_canvases(data_root, num_canvases={'train': 8, 'val': 2})
+    (tmp_path / 'seg_rank_probe.py').write_text(SEG_PROBE)
+    config = tmp_path / 'dist_seg.py'
+    config.write_text(textwrap.dedent(f'''
+        _base_ = ['{ROOT}/configs/demo/frskd_seg_digits.py']
+        custom_imports = dict(imports=['frskd_mm', 'seg_rank_probe'],
+                              allow_failed_imports=False)
+        custom_hooks = [dict(type='FRSKDHook', warmup=1, ramp=1,
+                             ramp_type='sigmoid'),
+                        dict(type='SegRankProbeHook')]
+    '''))
+    work_dir = tmp_path / 'work'
+    opts = ['train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+            'default_hooks.checkpoint.interval=3', 'randomness.seed=0',
+            'default_hooks.logger.interval=1',
+            'train_dataloader.batch_size=2']
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
+                 f'{split}_dataloader.num_workers=0']
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
+               PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+         str(work_dir), '--cfg-options', *opts],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert 'gloo' in proc.stdout + proc.stderr
+    assert 'mIoU' in proc.stdout + proc.stderr
+
+    records = []
+    for rank in (0, 1):
+        with open(work_dir / f'rank{rank}.json') as f:
+            records.append(json.load(f))
+    for record in records:
+        assert record['wrapped'] is True
+        assert len(record['losses']) == 3
+        for losses in record['losses']:
+            assert all(torch.isfinite(torch.tensor(v))
+                       for v in losses.values())
+        # Warm-up, then distillation on (the hook under DDP).
+        assert record['losses'][0]['decode.loss_kd'] == 0.0
+        assert record['losses'][2]['decode.loss_att'] > 0
+    assert records[0]['losses'] != records[1]['losses']
+    params = [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
+              for r in (0, 1)]
+    assert params[0].keys() == params[1].keys()
+    assert any(k.startswith('neck.') for k in params[0])
+    for name in params[0]:
+        assert torch.equal(params[0][name], params[1][name]), name
+    checkpoints = sorted(osp.basename(p)
+                         for p in glob.glob(str(work_dir / '*.pth'))
+                         if not osp.basename(p).startswith('rank'))
+    assert checkpoints == ['iter_3.pth']

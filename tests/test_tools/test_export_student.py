@@ -30,18 +30,24 @@ torch.save(dict(scores=torch.as_tensor(scores), head=type(model.head).__name__,
 '''
 
 
+def _perturb(model, scale: float, positive=('running_var', )):
+    """Non-trivial weights and BN statistics, as after training: entries
+    whose names contain ``positive`` in [0.9, 1.1), the rest N(0, scale)."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            if p.dtype.is_floating_point:
+                p.copy_(torch.rand_like(p) * 0.2 + 0.9 if any(
+                    key in name for key in positive) else
+                        torch.randn_like(p) * scale)
+
+
 def _trained_like_checkpoint(path):
     """An FRSKD model with non-trivial weights and BN statistics."""
     cfg = Config.fromfile(CONFIG)
     cfg.model.head.num_classes = cfg.model.neck.num_classes = 10
     model = MODELS.build(cfg.model)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.state_dict().items():
-            if p.dtype.is_floating_point:
-                p.copy_(torch.rand_like(p) * 0.2 + 0.9 if 'running_var' in
-                        name or name.endswith('bn.weight') else
-                        torch.randn_like(p) * 0.05)
+    _perturb(model, 0.05, positive=('running_var', 'bn.weight'))
     torch.save(dict(state_dict=model.state_dict(),
                     meta=dict(dataset_meta=dict(
                         classes=[str(i) for i in range(10)]))), path)
@@ -134,12 +140,7 @@ def test_exported_seg_student_runs_in_plain_mmseg(tmp_path):
     cfg = Config.fromfile(SEG_CONFIG)
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = SEG_MODELS.build(cfg.model)
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.state_dict().items():
-            if p.dtype.is_floating_point:
-                p.copy_(torch.rand_like(p) * 0.2 + 0.9 if 'running_var' in
-                        name else torch.randn_like(p) * 0.1)
+    _perturb(model, 0.1)
     meta = dict(classes=DigitCanvasDataset.METAINFO['classes'],
                 palette=DigitCanvasDataset.METAINFO['palette'])
     ckpt = tmp_path / 'frskd_seg.pth'

@@ -1,4 +1,8 @@
-"""Shared fixtures: small FRSKD classifiers built like the configs do."""
+"""Shared fixtures: small FRSKD classifiers built like the configs do, and
+the data writers of the tests (CIFAR-100 batches, digit canvases)."""
+import importlib.util
+import os.path as osp
+
 import pytest
 import torch
 from mmpretrain.registry import MODELS
@@ -84,3 +88,16 @@ def write_cifar100(root, num_train: int = 32, num_test: int = 16,
 @pytest.fixture(scope='session')
 def cifar100_root(tmp_path_factory):
     return write_cifar100(tmp_path_factory.mktemp('cifar100'))
+
+
+@pytest.fixture(scope='session')
+def write_canvases():
+    """``write_canvases(out_dir, num_canvases, seed=0)`` of the real
+    converter, tools/dataset_converters/digit_canvas_to_seg.py."""
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                    'tools', 'dataset_converters', 'digit_canvas_to_seg.py')
+    spec = importlib.util.spec_from_file_location('digit_canvas_to_seg',
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.write_canvases

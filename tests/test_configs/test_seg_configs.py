@@ -14,7 +14,6 @@ import functools
 import glob
 import os.path as osp
 import re
-import sys
 import types
 
 import cv2
@@ -314,13 +313,8 @@ def test_seg_config_downloads_no_weights(path):
 
 
 @pytest.fixture(scope='module')
-def digit_canvas_root(tmp_path_factory):
+def digit_canvas_root(tmp_path_factory, write_canvases):
     """A few canvases written by the real converter."""
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
-    try:
-        from digit_canvas_to_seg import write_canvases
-    finally:
-        sys.path.pop(0)
     root = str(tmp_path_factory.mktemp('digit_canvas'))
     counts = write_canvases(root, num_canvases={'train': 6, 'val': 3})
     assert counts == {'train': 6, 'val': 3}

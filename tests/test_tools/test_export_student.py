@@ -120,17 +120,12 @@ torch.save(dict(logits=result.seg_logits.data,
 '''
 
 
-def test_exported_seg_student_runs_in_plain_mmseg(tmp_path):
+def test_exported_seg_student_runs_in_plain_mmseg(tmp_path, write_canvases):
     import frskd_mm  # noqa: F401  (registers the FRSKD seg modules)
     from mmseg.apis import inference_model, init_model
     from mmseg.registry import MODELS as SEG_MODELS
 
     from frskd_mm.datasets.digit_canvas import DigitCanvasDataset
-    sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
-    try:
-        from digit_canvas_to_seg import write_canvases
-    finally:
-        sys.path.pop(0)
     data_root = str(tmp_path / 'canvas')
     write_canvases(data_root, num_canvases={'train': 1, 'val': 4})
     data_opts = [f'{split}_dataloader.dataset.data_root={data_root}'

@@ -71,6 +71,51 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _dist_train(config, work_dir, opts, tmp_path):
+    """tools/dist_train.sh CONFIG 2 on CPU; the probe module on the path."""
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
+               PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
+         str(work_dir), '--cfg-options', *opts],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert 'gloo' in proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+def _rank_records(work_dir, iters):
+    """Both ranks' records: DDP-wrapped, ``iters`` finite losses each, and
+    different losses on the two ranks (they saw different data)."""
+    records = []
+    for rank in (0, 1):
+        with open(work_dir / f'rank{rank}.json') as f:
+            records.append(json.load(f))
+    for record in records:
+        assert record['wrapped'] is True
+        assert len(record['losses']) == iters
+        for losses in record['losses']:
+            assert all(torch.isfinite(torch.tensor(v))
+                       for v in losses.values())
+    assert records[0]['losses'] != records[1]['losses']
+    return records
+
+
+def _assert_one_model(work_dir):
+    """DDP kept one model: identical parameters on both ranks."""
+    params = [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
+              for r in (0, 1)]
+    assert params[0].keys() == params[1].keys()
+    assert any(k.startswith('neck.') for k in params[0])
+    for name in params[0]:
+        assert torch.equal(params[0][name], params[1][name]), name
+
+
+def _checkpoints(work_dir):
+    return sorted(osp.basename(p) for p in glob.glob(str(work_dir / '*.pth'))
+                  if not osp.basename(p).startswith('rank'))
+
+
 def test_two_cpu_processes_train_one_model(cifar100_root, tmp_path):
     (tmp_path / 'rank_probe.py').write_text(
         PROBE.replace('REGISTRY', 'mmpretrain'))
@@ -88,43 +133,17 @@ def test_two_cpu_processes_train_one_model(cifar100_root, tmp_path):
         opts += [f'{split}_dataloader.dataset.data_root={cifar100_root}',
                  f'{split}_dataloader.batch_size=4',
                  f'{split}_dataloader.num_workers=0']
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
-               PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-         str(work_dir), '--cfg-options', *opts],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-
-    records = []
-    for rank in (0, 1):
-        with open(work_dir / f'rank{rank}.json') as f:
-            records.append(json.load(f))
-    for record in records:
-        assert record['wrapped'] is True
-        # 32 images, 2 ranks, batch 4: 4 iterations on each rank.
-        assert len(record['losses']) == 4
-        for losses in record['losses']:
-            assert all(torch.isfinite(torch.tensor(v))
-                       for v in losses.values())
-            assert {'loss_cls', 'loss_teacher', 'loss_kd',
-                    'loss_att'} <= set(losses)
+    _dist_train(config, work_dir, opts, tmp_path)
+    # 32 images, 2 ranks, batch 4: 4 iterations on each rank.
+    for record in _rank_records(work_dir, 4):
+        assert {'loss_cls', 'loss_teacher', 'loss_kd',
+                'loss_att'} <= set(record['losses'][0])
         assert record['teacher_distill_grad'] == 0.0
-    # The ranks saw different data, hence different losses...
-    assert records[0]['losses'] != records[1]['losses']
-    # ...but DDP kept one model: identical parameters on both ranks.
-    params = [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
-              for r in (0, 1)]
-    assert params[0].keys() == params[1].keys()
-    for name in params[0]:
-        assert torch.equal(params[0][name], params[1][name]), name
+    _assert_one_model(work_dir)
     # Only rank 0 writes checkpoints, once each (the config also keeps the
     # best one).
-    checkpoints = sorted(osp.basename(p)
-                         for p in glob.glob(str(work_dir / '*.pth'))
-                         if not osp.basename(p).startswith('rank'))
-    assert checkpoints == ['best_accuracy_top1_epoch_1.pth', 'epoch_1.pth']
-    assert 'gloo' in proc.stdout + proc.stderr
+    assert _checkpoints(work_dir) == ['best_accuracy_top1_epoch_1.pth',
+                                      'epoch_1.pth']
 
 
 def test_two_cpu_processes_train_one_segmentor(tmp_path, write_canvases):
@@ -149,37 +168,11 @@ def test_two_cpu_processes_train_one_segmentor(tmp_path, write_canvases):
     for split in ('train', 'val', 'test'):
         opts += [f'{split}_dataloader.dataset.data_root={data_root}',
                  f'{split}_dataloader.num_workers=0']
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
-               PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-         str(work_dir), '--cfg-options', *opts],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
-    assert 'gloo' in proc.stdout + proc.stderr
-    assert 'mIoU' in proc.stdout + proc.stderr
-
-    records = []
-    for rank in (0, 1):
-        with open(work_dir / f'rank{rank}.json') as f:
-            records.append(json.load(f))
-    for record in records:
-        assert record['wrapped'] is True
-        assert len(record['losses']) == 3
-        for losses in record['losses']:
-            assert all(torch.isfinite(torch.tensor(v))
-                       for v in losses.values())
+    log = _dist_train(config, work_dir, opts, tmp_path)
+    assert 'mIoU' in log
+    for record in _rank_records(work_dir, 3):
         # Warm-up, then distillation on (the hook under DDP).
         assert record['losses'][0]['decode.loss_kd'] == 0.0
         assert record['losses'][2]['decode.loss_att'] > 0
-    assert records[0]['losses'] != records[1]['losses']
-    params = [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
-              for r in (0, 1)]
-    assert params[0].keys() == params[1].keys()
-    assert any(k.startswith('neck.') for k in params[0])
-    for name in params[0]:
-        assert torch.equal(params[0][name], params[1][name]), name
-    checkpoints = sorted(osp.basename(p)
-                         for p in glob.glob(str(work_dir / '*.pth'))
-                         if not osp.basename(p).startswith('rank'))
-    assert checkpoints == ['iter_3.pth']
+    _assert_one_model(work_dir)
+    assert _checkpoints(work_dir) == ['iter_3.pth']

@@ -8,7 +8,6 @@ the expected on-disk layout. Each FRSKD config must be its baseline plus the
 FRSKD neck, head and hook, nothing else.
 """
 import copy
-import functools
 import glob
 import os
 import os.path as osp
@@ -20,25 +19,22 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.utils import import_modules_from_strings
 from mmpretrain.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import register_all_modules
+from config_files import CONFIG_DIR, cached_config, config_id, load
 
 import frskd_mm  # noqa: F401
 from frskd_mm.engine.hooks import FRSKDHook
 
 register_all_modules(init_default_scope=False)
 
-CONFIG_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
-
 
 def _classification(paths):
     """Keep MMPretrain configs; segmentation ones have their own tests."""
     return [
         p for p in paths
-        if Config.fromfile(p).get('default_scope') == 'mmpretrain'
+        if cached_config(p).get('default_scope') == 'mmpretrain'
     ]
 
 
@@ -70,23 +66,6 @@ PAPER = {
     'resnet18_imagenet': (1000, 1, 200, 32, 8, 90, [30, 60], None),
     'resnet34_imagenet': (1000, 1, 200, 32, 8, 90, [30, 60], None),
 }
-
-
-def config_id(path: str) -> str:
-    return osp.relpath(path, CONFIG_DIR)[:-3]
-
-
-@functools.lru_cache(maxsize=None)
-def _load(path: str) -> Config:
-    cfg = Config.fromfile(path)
-    if 'custom_imports' in cfg:
-        import_modules_from_strings(**cfg.custom_imports)
-    return cfg
-
-
-def load(path: str) -> Config:
-    """The config at ``path`` (a private copy), its custom_imports done."""
-    return copy.deepcopy(_load(path))
 
 
 def build_model(cfg: Config):

@@ -10,7 +10,6 @@ Runner does. Each FRSKD config must be its baseline plus the FRSKD neck,
 decode head and hook, with the paper's segmentation settings.
 """
 import copy
-import functools
 import glob
 import os.path as osp
 import re
@@ -24,32 +23,17 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
-from mmengine.utils import import_modules_from_strings
 from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
+from config_files import CONFIG_DIR, cached_config, config_id, load
 
 import frskd_mm  # noqa: F401
 from frskd_mm.engine.hooks import FRSKDHook
 
 register_all_modules(init_default_scope=False)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DIR = osp.join(ROOT, 'configs')
 SIZE = 64  # stands for the 512x512 / 512x1024 crops
-
-
-@functools.lru_cache(maxsize=None)
-def _load(path: str) -> Config:
-    cfg = Config.fromfile(path)
-    if 'custom_imports' in cfg:
-        import_modules_from_strings(**cfg.custom_imports)
-    return cfg
-
-
-def load(path: str) -> Config:
-    """The config at ``path`` (a private copy), its custom_imports done."""
-    return copy.deepcopy(_load(path))
 
 
 def _mentions_mmseg(path: str) -> bool:
@@ -74,14 +58,14 @@ def _discover():
         if osp.basename(osp.dirname(path)) == '_base_':
             continue
         if _mentions_mmseg(path) and \
-                _load(path).get('default_scope') == 'mmseg':
+                cached_config(path).get('default_scope') == 'mmseg':
             found.append(path)
     return found
 
 
 SEG_CONFIGS = _discover()
 FRSKD_CONFIGS = [p for p in SEG_CONFIGS
-                 if _load(p).get('custom_hooks') is not None]
+                 if cached_config(p).get('custom_hooks') is not None]
 BASELINES = [p for p in SEG_CONFIGS if p not in FRSKD_CONFIGS]
 
 # Paper-derived expectations per FRSKD config: (num_classes, crop size,
@@ -97,10 +81,6 @@ EXPECTED = {
     (19, (512, 1024), 'ResNetV1c', 50),
     'demo/frskd_seg_digits': (11, None, 'mmpretrain.ResNet_CIFAR', 18),
 }
-
-
-def config_id(path: str) -> str:
-    return osp.relpath(path, CONFIG_DIR)[:-3]
 
 
 def twin_of(path: str) -> str:

@@ -1,15 +1,11 @@
 """End to end through tools/train.py on a tiny CIFAR-100 fixture."""
 import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
+from tool_runs import run_tool, scalars
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
 
 
@@ -25,30 +21,10 @@ def tiny_options(data_root, epochs=1):
     return opts
 
 
-def run_tool(*args, check=True):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-5000:]}')
-    return proc
-
-
 def train(config, work_dir, data_root, epochs=1, extra=(), check=True):
     return run_tool('tools/train.py', config, '--work-dir', str(work_dir),
                     *extra, '--cfg-options', *tiny_options(data_root, epochs),
                     check=check)
-
-
-def scalars(work_dir):
-    """All records of every run's scalars.json, in run order."""
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f]
-    return records
 
 
 def test_frskd_trains_validates_checkpoints_and_resumes(cifar100_root,

@@ -6,18 +6,15 @@ crops, batch 2 and a few iterations: it trains, validates (mIoU), writes
 checkpoints and resumes from them; a missing data folder is a clear error.
 """
 import glob
-import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import torch
+from tool_runs import run_tool, scalars
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/frskd/efficientnet_b0_voc12aug_512x512.py'
 FRSKD_KEYS = ('decode.loss_ce', 'decode.loss_teacher', 'decode.loss_kd',
               'decode.loss_att')
@@ -96,30 +93,10 @@ def tiny_options(data_root, max_iters):
     return opts
 
 
-def run_tool(*args, check=True):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-5000:]}')
-    return proc
-
-
 def train(work_dir, data_root, max_iters, extra=(), check=True):
     return run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
                     *extra, '--cfg-options',
                     *tiny_options(data_root, max_iters), check=check)
-
-
-def scalars(work_dir):
-    """All records of every run's scalars.json, in run order."""
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f]
-    return records
 
 
 def test_frskd_seg_trains_validates_checkpoints_and_resumes(voc_root,

@@ -1,0 +1,32 @@
+"""Finding and loading the repository's configs, shared by the config tests
+of this folder (pytest puts the folder on ``sys.path``)."""
+import copy
+import functools
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.utils import import_modules_from_strings
+
+CONFIG_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+
+
+def config_id(path: str) -> str:
+    """``<folder>/<name>`` of a config under configs/, e.g.
+    ``frskd/resnet18_cifar100``."""
+    return osp.relpath(path, CONFIG_DIR)[:-3]
+
+
+@functools.lru_cache(maxsize=None)
+def cached_config(path: str) -> Config:
+    """The config at ``path``, parsed once per session, its custom_imports
+    done. Shared: read it, do not modify it (see :func:`load`)."""
+    cfg = Config.fromfile(path)
+    if 'custom_imports' in cfg:
+        import_modules_from_strings(**cfg.custom_imports)
+    return cfg
+
+
+def load(path: str) -> Config:
+    """The config at ``path`` (a private copy), its custom_imports done."""
+    return copy.deepcopy(cached_config(path))

@@ -1,0 +1,40 @@
+"""Running the command-line tools as a user would, and reading their logs.
+
+Shared by the end-to-end tests of this folder (pytest puts the folder on
+``sys.path``).
+"""
+import glob
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import List
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def run_tool(*args, check: bool = True) -> subprocess.CompletedProcess:
+    """``python <args>`` in the repository root, this checkout importable.
+
+    Raises:
+        AssertionError: With the tail of stdout/stderr, if ``check`` and the
+            tool failed.
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2')
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
+                             f'{proc.stderr[-5000:]}')
+    return proc
+
+
+def scalars(work_dir) -> List[dict]:
+    """All records of every run's scalars.json, in run order."""
+    records = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            records += [json.loads(line) for line in f]
+    return records

@@ -204,7 +204,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     apply_dataloader_defaults(
         cfg, ['test_dataloader'],
         dataloader_defaults(task, persistent_workers=False),
-        args.no_pin_memory)
+        dict(pin_memory=False) if args.no_pin_memory else None)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

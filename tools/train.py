@@ -127,13 +127,14 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.auto_scale_lr.enable = True
 
     fields = ['train_dataloader', 'val_dataloader', 'test_dataloader']
+    overrides = {}
+    if args.no_pin_memory:
+        overrides['pin_memory'] = False
+    if args.no_persistent_workers:
+        overrides['persistent_workers'] = False
     apply_dataloader_defaults(
         cfg, fields, dataloader_defaults(task, persistent_workers=True),
-        args.no_pin_memory)
-    if args.no_persistent_workers:
-        for field in fields:
-            if cfg.get(field, None) is not None:
-                cfg[field]['persistent_workers'] = False
+        overrides)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

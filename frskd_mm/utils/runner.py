@@ -8,7 +8,7 @@ import argparse
 import os
 import os.path as osp
 from copy import deepcopy
-from typing import Iterable
+from typing import Iterable, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -65,16 +65,17 @@ def dataloader_defaults(task: str, persistent_workers: bool) -> ConfigDict:
 
 def apply_dataloader_defaults(cfg: Config, fields: Iterable[str],
                               defaults: ConfigDict,
-                              no_pin_memory: bool = False) -> None:
-    """Fill ``defaults`` into each present dataloader (config wins)."""
+                              overrides: Optional[dict] = None) -> None:
+    """Fill ``defaults`` into each present dataloader (the config wins),
+    then set ``overrides`` (command-line switches such as
+    ``--no-pin-memory``: they win over the config)."""
     for field in fields:
         if cfg.get(field, None) is None:
             continue
         loader = deepcopy(defaults)
         loader.update(cfg[field])
+        loader.update(overrides or {})
         cfg[field] = loader
-        if no_pin_memory:
-            cfg[field]['pin_memory'] = False
 
 
 def drop_idle_persistent_workers(cfg: Config, fields: Iterable[str]) -> None:

@@ -101,3 +101,37 @@ def write_canvases():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.write_canvases
+
+
+def write_image_folder(root, splits=(('train', 2), ('test', 1)),
+                       num_classes: int = 10, size: int = 32,
+                       seed: int = 0) -> str:
+    """Write ``<root>/<split>/<class>/<i>.png`` (random RGB images), the
+    layout of the demo's digits and of MMPretrain's ``CustomDataset``.
+
+    Args:
+        splits: ``(split, images per class)`` pairs.
+
+    Returns:
+        str: ``root``, to be used as ``data_root``.
+    """
+    import os
+
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    for split, per_class in splits:
+        for c in range(num_classes):
+            folder = os.path.join(root, split, str(c))
+            os.makedirs(folder, exist_ok=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(os.path.join(folder, f'{i}.png'))
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def digits_root(tmp_path_factory):
+    """A 10-class image folder for the demo configs: 2 training and 1 test
+    image per class."""
+    return write_image_folder(tmp_path_factory.mktemp('digits'))

@@ -19,16 +19,15 @@ import sys
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner.checkpoint import _load_checkpoint
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from frskd_mm.apis import student_config, student_state_dict  # noqa: E402
-from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
-                            setup_task)
+from frskd_mm.apis import (student_config,  # noqa: E402
+                           student_state_dict, training_state_dict)
+from frskd_mm.utils import load_checkpoint_file, setup_task  # noqa: E402
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Export the student of an FRSKD model (no self-teacher)')
     parser.add_argument('config', help='FRSKD training config')
@@ -37,7 +36,7 @@ def parse_args():
     parser.add_argument('--name', help='file stem (default: config name)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def export(config: str, checkpoint: str, out_dir: str, name: str = None,
@@ -51,9 +50,8 @@ def export(config: str, checkpoint: str, out_dir: str, name: str = None,
     task = setup_task(cfg)
     plain_cfg, needs_frskd = student_config(cfg)
 
-    allow_mmengine_checkpoints()
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = training_state_dict(ckpt, checkpoint)
     student = student_state_dict(state, task)
     # Loading strictly into the plain model proves the split is complete.
     with DefaultScope.overwrite_default_scope(cfg.default_scope):
@@ -75,8 +73,8 @@ def export(config: str, checkpoint: str, out_dir: str, name: str = None,
     return cfg_path, ckpt_path, removed, needs_frskd
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
     cfg_path, ckpt_path, removed, needs_frskd = export(
         args.config, args.checkpoint, args.out_dir, args.name,
         args.cfg_options)

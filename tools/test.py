@@ -26,12 +26,11 @@ _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
-                            setup_distributed, setup_task,
+from frskd_mm.utils import (setup_distributed, setup_task,  # noqa: E402
                             tune_cpu_allocator)
 from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
-                                   apply_dataloader_defaults, build_runner,
-                                   dataloader_defaults,
+                                   add_run_guards, apply_dataloader_defaults,
+                                   build_runner, dataloader_defaults,
                                    drop_idle_persistent_workers,
                                    export_local_rank, set_work_dir)
 
@@ -210,6 +209,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.merge_from_dict(args.cfg_options)
 
     drop_idle_persistent_workers(cfg, ['test_dataloader'])
+    add_run_guards(cfg, training=False)
     return cfg
 
 
@@ -219,7 +219,6 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out is None and args.out_item is not None:
         raise ValueError('Please use `--out` argument to specify the '
                          'path of the output file before using `--out-item`.')
-    allow_mmengine_checkpoints()
 
     cfg = Config.fromfile(args.config)
     task = setup_task(cfg)

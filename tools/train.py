@@ -7,9 +7,12 @@ Same command line as MMPretrain 1.2.0's ``tools/train.py``::
         [--launcher none|pytorch|slurm|mpi]
 
 The task is read from the config's ``default_scope`` (``mmpretrain`` or
-``mmseg``). MMEngine checkpoints resume under torch >= 2.6 without
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, and ``--launcher pytorch`` also works
-on CPU (gloo).
+``mmseg``). Every run gets frskd_mm's guards (``add_run_guards``): atomic
+checkpoints, data checks and, with ``randomness.deterministic=True``, an
+exactly continuing resume. ``--resume`` picks the newest complete
+checkpoint; checkpoints load weights-only under torch >= 2.6 without
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``. ``--launcher pytorch`` also works on
+CPU (gloo).
 """
 import argparse
 import logging
@@ -25,14 +28,14 @@ _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.utils import (allow_mmengine_checkpoints,  # noqa: E402
-                            setup_distributed, setup_task,
+from frskd_mm.utils import (setup_distributed, setup_task,  # noqa: E402
                             tune_cpu_allocator)
 from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
-                                   apply_dataloader_defaults, build_runner,
-                                   dataloader_defaults,
+                                   add_run_guards, apply_dataloader_defaults,
+                                   build_runner, dataloader_defaults,
                                    drop_idle_persistent_workers,
-                                   export_local_rank, set_work_dir)
+                                   export_local_rank, resolve_resume,
+                                   set_work_dir)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -147,17 +150,18 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         cfg.val_evaluator = None
 
     drop_idle_persistent_workers(cfg, fields)
+    add_run_guards(cfg, training=True)
     return cfg
 
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     tune_cpu_allocator()
-    allow_mmengine_checkpoints()
 
     cfg = Config.fromfile(args.config)
     task = setup_task(cfg)
     cfg = merge_args(cfg, args, task)
+    resolve_resume(cfg)
     setup_distributed(cfg, args.launcher)
 
     runner = build_runner(cfg)

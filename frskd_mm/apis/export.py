@@ -11,6 +11,7 @@ from typing import Dict, Tuple
 
 from mmengine.config import Config
 
+from ..utils.runner import strip_run_guards
 from ..utils.task import get_task
 
 # Per task: the prefixes dropped, and the prefix renamed for the student.
@@ -30,6 +31,38 @@ PLAIN_DATASETS = {
     'CheckedPascalVOCDataset': 'PascalVOCDataset',
     'DigitCanvasDataset': 'BaseSegDataset',
 }
+
+
+def training_state_dict(checkpoint, source: str = 'The checkpoint') -> Dict:
+    """The FRSKD model's state dict from a loaded training checkpoint.
+
+    Accepts a Runner checkpoint (``state_dict`` inside) or a bare state
+    dict, with or without the ``module.`` prefix of DDP-wrapped models
+    (stripped as MMEngine's ``load_checkpoint`` does).
+
+    Args:
+        checkpoint: What :func:`frskd_mm.utils.load_checkpoint_file`
+            returned.
+        source (str): The checkpoint's path, for messages.
+
+    Raises:
+        ValueError: If it holds no self-teacher (``neck.*``): a baseline
+            checkpoint, an exported student, or another run's.
+    """
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(state, dict) or not state:
+        raise ValueError(f'{source} holds no state dict.')
+    state = {(k[len('module.'):] if k.startswith('module.') else k): v
+             for k, v in state.items()}
+    if not any(k.startswith('neck.') for k in state):
+        raise ValueError(
+            f'{source} has no self-teacher (no neck.* tensors): it is a '
+            'baseline checkpoint or an already exported student, not one '
+            'of an FRSKD run. Wrong work dir? Pass the checkpoint '
+            'that the FRSKD config trained (work_dirs/<frskd config>/'
+            'epoch_<N>.pth or iter_<N>.pth).')
+    return state
 
 
 def student_state_dict(state_dict: Dict,
@@ -63,7 +96,8 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     Segmentation: the neck is removed and the FRSKD decode head becomes its
     nested student head. Either is exactly what the FRSKD model computes in
     eval mode. ``FRSKDHook`` and frskd_mm's datasets are replaced by their
-    upstream counterparts.
+    upstream counterparts, and the run-time guards that ``tools/train.py``
+    adds (in configs it dumps into work directories) are removed.
 
     Args:
         cfg (Config): The FRSKD training config.
@@ -99,6 +133,7 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
                 f"{head.get('type')!r}.")
         model.pop('neck', None)
         model['decode_head'] = head['student']
+    strip_run_guards(plain)  # a config dumped by tools/train.py has them
     plain['custom_hooks'] = [
         hook for hook in plain.get('custom_hooks', [])
         if hook.get('type') != 'FRSKDHook'

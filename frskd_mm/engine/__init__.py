@@ -1,3 +1,6 @@
-from .hooks import FRSKDHook
+from .hooks import (AtomicCheckpointHook, DataCheckHook, FRSKDHook,
+                    RandomStateHook)
 
-__all__ = ['FRSKDHook']
+__all__ = [
+    'AtomicCheckpointHook', 'DataCheckHook', 'FRSKDHook', 'RandomStateHook'
+]

@@ -1,10 +1,13 @@
 """Pieces shared by tools/train.py and tools/test.py.
 
 Both tools follow MMPretrain's command line; what they have in common
-(launcher flags, work directory, dataloader defaults, building the runner)
-lives here so that the two stay in step.
+(launcher flags, work directory, dataloader defaults, the run-time guards,
+resolving ``--resume``, building the runner) lives here so that the two
+stay in step. Hooks, samplers and datasets are named by their registered
+type names, so this module imports nothing of the project.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 from copy import deepcopy
@@ -68,14 +71,136 @@ def apply_dataloader_defaults(cfg: Config, fields: Iterable[str],
                               overrides: Optional[dict] = None) -> None:
     """Fill ``defaults`` into each present dataloader (the config wins),
     then set ``overrides`` (command-line switches such as
-    ``--no-pin-memory``: they win over the config)."""
+    ``--no-pin-memory``: they win over the config). The resulting
+    ``collate_fn`` (MMEngine's ``pseudo_collate`` if none) is wrapped in
+    ``collate_with_size_check``, which names the image when a batch's
+    images differ in size."""
     for field in fields:
         if cfg.get(field, None) is None:
             continue
         loader = deepcopy(defaults)
         loader.update(cfg[field])
         loader.update(overrides or {})
+        collate = loader.get('collate_fn', dict(type='pseudo_collate'))
+        if not (isinstance(collate, dict)
+                and collate.get('type') == 'collate_with_size_check'):
+            loader.collate_fn = dict(type='collate_with_size_check',
+                                     collate_fn=collate)
         cfg[field] = loader
+
+
+def add_run_guards(cfg: Config, training: bool) -> None:
+    """Add frskd_mm's run-time guards to any config (ours or a user's).
+
+    - ``DataCheckHook`` (both tools): class lists of the splits, label
+      values, label-map sizes, checked before and during the run.
+    - ``AtomicCheckpointHook`` instead of MMEngine's ``CheckpointHook``
+      (training): a kill during a save never loses the run.
+    - With ``randomness.deterministic=True`` (training): ``RandomStateHook``
+      and draw-seeded training data (``DrawSeededSampler`` around the
+      sampler, ``DrawSeededDataset`` around the dataset), so that a
+      resumed run continues exactly as the uninterrupted one.
+
+    Args:
+        cfg (Config): The config, edited in place.
+        training (bool): For tools/train.py (True) or tools/test.py.
+    """
+    hooks = list(cfg.get('custom_hooks', None) or [])
+    names = {h.get('type') for h in hooks if isinstance(h, dict)}
+    extra = ['DataCheckHook']
+    if training:
+        _use_atomic_checkpoints(cfg)
+        if (cfg.get('randomness', None) or {}).get('deterministic', False):
+            extra.append('RandomStateHook')
+            _seed_training_draws(cfg)
+    cfg.custom_hooks = hooks + [dict(type=t) for t in extra
+                                if t not in names]
+
+
+#: Hooks that add_run_guards adds; strip_run_guards removes them.
+GUARD_HOOKS = ('DataCheckHook', 'RandomStateHook')
+
+
+def strip_run_guards(cfg: dict) -> dict:
+    """Undo :func:`add_run_guards` on a plain config dict (e.g. the config
+    a run dumped into its work directory), for upstream installs without
+    frskd_mm. Edits and returns ``cfg``."""
+    cfg['custom_hooks'] = [
+        h for h in cfg.get('custom_hooks', None) or []
+        if not (isinstance(h, dict) and h.get('type') in GUARD_HOOKS)]
+    checkpoint = (cfg.get('default_hooks', None) or {}).get('checkpoint')
+    if isinstance(checkpoint, dict) and \
+            checkpoint.get('type') == 'AtomicCheckpointHook':
+        checkpoint['type'] = 'CheckpointHook'
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(field, None)
+        if not isinstance(loader, dict):
+            continue
+        for key, wrapper, inner in (
+                ('dataset', 'DrawSeededDataset', 'dataset'),
+                ('sampler', 'DrawSeededSampler', 'sampler'),
+                ('collate_fn', 'collate_with_size_check', 'collate_fn')):
+            value = loader.get(key, None)
+            if isinstance(value, dict) and value.get('type') == wrapper:
+                loader[key] = value.get(inner, dict(type='pseudo_collate'))
+    return cfg
+
+
+def _use_atomic_checkpoints(cfg: Config) -> None:
+    default_hooks = cfg.get('default_hooks', None)
+    if default_hooks is None:
+        cfg.default_hooks = default_hooks = ConfigDict()
+    if 'checkpoint' not in default_hooks:
+        # MMEngine's default: CheckpointHook(interval=1).
+        default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    checkpoint = default_hooks.checkpoint
+    if checkpoint is not None and checkpoint.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook'):
+        checkpoint['type'] = 'AtomicCheckpointHook'
+
+
+def _seed_training_draws(cfg: Config) -> None:
+    loader = cfg.get('train_dataloader', None)
+    if loader is None or loader.get('dataset', {}).get(
+            'type') == 'DrawSeededDataset':
+        return
+    loader.dataset = dict(type='DrawSeededDataset', dataset=loader.dataset)
+    loader.sampler = dict(type='DrawSeededSampler', sampler=loader.sampler)
+
+
+def resolve_resume(cfg: Config) -> None:
+    """Turn ``--resume`` without a path into the newest complete checkpoint.
+
+    MMEngine resumes from the file named in ``<work_dir>/last_checkpoint``;
+    this picks the newest complete checkpoint instead (see
+    :func:`frskd_mm.utils.find_resume_checkpoint`), or starts afresh with a
+    warning when the work directory has none. When the config leaves
+    ``randomness.seed`` unset, the checkpoint's seed is used, so that the
+    samplers continue with the seed of the run they resume.
+    """
+    from mmengine.logging import print_log
+
+    from .checkpoint import find_resume_checkpoint, load_checkpoint_file
+
+    if cfg.get('resume', False) and cfg.get('load_from', None) is None:
+        hook = (cfg.get('default_hooks', None) or {}).get('checkpoint') or {}
+        cfg.load_from = find_resume_checkpoint(
+            cfg.work_dir, hook.get('filename_tmpl', None))
+        if cfg.load_from is None:
+            cfg.resume = False
+            print_log(f'--resume: no checkpoint in {cfg.work_dir}; training '
+                      'starts from the beginning.', logger='current',
+                      level=logging.WARNING)
+            return
+    if not cfg.get('resume', False):
+        return
+    randomness = cfg.get('randomness', None) or ConfigDict()
+    if randomness.get('seed', None) is None:
+        meta = load_checkpoint_file(cfg.load_from, map_location='cpu',
+                                    mmap=True).get('meta', {})
+        if meta.get('seed', None) is not None:
+            randomness['seed'] = int(meta['seed'])
+            cfg.randomness = randomness
 
 
 def drop_idle_persistent_workers(cfg: Config, fields: Iterable[str]) -> None:

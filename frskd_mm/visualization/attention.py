@@ -137,23 +137,11 @@ def load_frskd_checkpoint(model: nn.Module, checkpoint: str) -> Dict:
             an exported student or a baseline checkpoint, or does not match
             the config.
     """
-    from mmengine.runner.checkpoint import _load_checkpoint
+    from ..apis import training_state_dict
+    from ..utils import load_checkpoint_file
 
-    from ..utils import allow_mmengine_checkpoints
-
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f'Checkpoint {checkpoint} does not exist.')
-    allow_mmengine_checkpoints()
-    ckpt = _load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    if not any(k.startswith('neck.') for k in state):
-        raise ValueError(
-            f'{checkpoint} holds no self-teacher weights (no neck.* '
-            'tensors): it is an exported student or a baseline checkpoint. '
-            'Pass the FRSKD training checkpoint (e.g. '
-            'work_dirs/<run>/epoch_<N>.pth).')
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
+    state = training_state_dict(ckpt, checkpoint)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as e:

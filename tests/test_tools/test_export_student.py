@@ -1,10 +1,12 @@
 """tools/export_student.py: the student alone, loadable by plain MMPretrain."""
+import importlib.util
 import os
 import os.path as osp
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
@@ -173,3 +175,66 @@ def test_exported_seg_student_runs_in_plain_mmseg(tmp_path, write_canvases):
     torch.testing.assert_close(plain['logits'], expected)
     # Logits must depend on the weights and the image (not a constant).
     assert expected.std() > 0
+
+
+def test_baseline_checkpoints_are_refused_and_ddp_ones_accepted(tmp_path):
+    ckpt = tmp_path / 'frskd.pth'
+    model = _trained_like_checkpoint(ckpt)
+    opts = ['--cfg-options', 'model.head.num_classes=10',
+            'model.neck.num_classes=10']
+    spec = importlib.util.spec_from_file_location(
+        'export_tool', osp.join(ROOT, 'tools/export_student.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    # A baseline checkpoint (no self-teacher) given with the FRSKD config:
+    # main() raises (the command exits with 1) and writes nothing.
+    baseline = tmp_path / 'baseline.pth'
+    torch.save(dict(state_dict={k: v for k, v in model.state_dict().items()
+                                if not k.startswith('neck.')}), baseline)
+    with pytest.raises(ValueError, match=r'has no self-teacher \(no neck\.\* '
+                       r'tensors\).*Wrong work dir\?'):
+        tool.main([CONFIG, str(baseline), '--out-dir', str(tmp_path / 'out'),
+                   *opts])
+    assert not (tmp_path / 'out').exists()
+
+    # Saved from a DDP-wrapped model: 'module.' prefixes, as tools/test.py
+    # (MMEngine's load_checkpoint) accepts them.
+    ddp = tmp_path / 'ddp.pth'
+    torch.save(dict(state_dict={f'module.{k}': v for k, v in
+                                model.state_dict().items()}), ddp)
+    cfg_path, ckpt_path, removed, _ = tool.export(
+        CONFIG, str(ddp), str(tmp_path / 'ddp_out'),
+        cfg_options={'model.head.num_classes': 10,
+                     'model.neck.num_classes': 10})
+    state = torch.load(ckpt_path, weights_only=False)['state_dict']
+    assert removed > 0 and not any(k.startswith(('module.', 'neck.'))
+                                   for k in state)
+    torch.testing.assert_close(state['head.fc.weight'],
+                               model.state_dict()['head.fc.weight'])
+
+
+def test_config_dumped_by_a_training_run_exports_plain(monkeypatch):
+    """The config in a work directory carries the run-time guards that
+    tools/train.py adds; the exported config must not."""
+    from frskd_mm.apis import student_config
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    spec = importlib.util.spec_from_file_location(
+        'train_tool', osp.join(ROOT, 'tools/train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
+    args = tool.parse_args([config, '--cfg-options',
+                            'randomness.deterministic=True'])
+    dumped = tool.merge_args(Config.fromfile(config), args)
+    text = dumped.pretty_text
+    guards = ('DrawSeededDataset', 'DrawSeededSampler', 'DataCheckHook',
+              'collate_with_size_check', 'AtomicCheckpointHook',
+              'RandomStateHook')
+    assert all(name in text for name in guards)
+    plain, _ = student_config(Config.fromstring(text, '.py'))
+    plain_text = plain.pretty_text
+    assert not [name for name in guards + ('FRSKD', ) if name in plain_text]
+    assert plain.train_dataloader.sampler == dict(type='DefaultSampler',
+                                                  shuffle=True)
+    assert plain.default_hooks.checkpoint.type == 'CheckpointHook'
+    assert plain.train_dataloader.collate_fn == dict(type='default_collate')

@@ -1,10 +1,12 @@
 """End to end through tools/train.py on a tiny CIFAR-100 fixture."""
 import glob
+import importlib.util
 import os.path as osp
+import re
 
 import pytest
 import torch
-from tool_runs import run_tool, scalars
+from tool_runs import ROOT, run_tool, scalars
 
 LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
 
@@ -84,3 +86,56 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
                  str(tmp_path / 'no_data'), check=False)
     assert proc.returncode != 0
     assert 'cifar-100-python' in proc.stderr and 'not found' in proc.stderr
+
+
+def _train_tool(monkeypatch):
+    """tools/train.py as a module, to call its main() in this process."""
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    spec = importlib.util.spec_from_file_location(
+        'frskd_train_tool', osp.join(ROOT, 'tools', 'train.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def _demo_options(data_root, *extra):
+    opts = ['train_cfg.max_epochs=2', 'randomness.seed=0',
+            'default_hooks.logger.interval=1', *extra]
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
+                 f'{split}_dataloader.batch_size=8',
+                 f'{split}_dataloader.num_workers=0']
+    return opts
+
+
+def test_config_mismatch_stops_before_the_first_iteration(digits_root,
+                                                          tmp_path,
+                                                          monkeypatch):
+    tool = _train_tool(monkeypatch)
+    config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
+    with pytest.raises(ValueError, match=r'model.neck.num_classes=11 but '
+                       r'model.head.num_classes=10'):
+        tool.main([config, '--work-dir', str(tmp_path), '--cfg-options',
+                   *_demo_options(digits_root, 'model.neck.num_classes=11')])
+    assert all(p.read_text() == '' for p in tmp_path.glob(
+        '*/vis_data/scalars.json'))
+
+
+def test_nonfinite_loss_stops_frskd_before_a_checkpoint(digits_root, tmp_path,
+                                                        monkeypatch):
+    """A learning rate far too high: the run stops at the first NaN/inf
+    term, naming it and the iteration; switched off, it trains on."""
+    tool = _train_tool(monkeypatch)
+    opts = _demo_options(digits_root, 'optim_wrapper.optimizer.lr=1e12')
+    config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
+    with pytest.raises(FloatingPointError) as info:
+        tool.main([config, '--work-dir', str(tmp_path / 'stop'),
+                   '--cfg-options', *opts])
+    message = str(info.value)
+    assert re.match(r'FRSKD: non-finite loss at iteration \d+ \(epoch 1\): '
+                    r'loss_\w+=(nan|inf)', message), message
+    assert not glob.glob(str(tmp_path / 'stop' / '*.pth'))
+
+    tool.main([config, '--work-dir', str(tmp_path / 'on'), '--cfg-options',
+               *opts, 'custom_hooks.0.stop_on_nonfinite=False'])
+    assert osp.isfile(tmp_path / 'on' / 'epoch_2.pth')

@@ -38,3 +38,27 @@ def scalars(work_dir) -> List[dict]:
         with open(path) as f:
             records += [json.loads(line) for line in f]
     return records
+
+
+def run_train_jobs(jobs: List[dict], folder) -> List[dict]:
+    """Run ``tools/train.py`` jobs in forked children of one interpreter
+    (``train_driver.py``: imports paid once); see its docstring for
+    ``kill``. Each job gets ``returncode`` (negative: the signal) and its
+    ``log`` (default ``<folder>/job<i>.log``) holds its output.
+    """
+    for i, job in enumerate(jobs):
+        job.setdefault('log', osp.join(str(folder), f'job{i}.log'))
+        job.setdefault('kill', None)
+    jobs_file = osp.join(str(folder), 'jobs.json')
+    with open(jobs_file, 'w') as f:
+        json.dump(jobs, f)
+    run_tool(osp.join(ROOT, 'tests', 'test_tools', 'train_driver.py'),
+             jobs_file)
+    with open(jobs_file + '.out') as f:
+        return json.load(f)
+
+
+def log_of(job: dict) -> str:
+    """The output of a job of :func:`run_train_jobs`."""
+    with open(job['log']) as f:
+        return f.read()

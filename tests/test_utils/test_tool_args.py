@@ -72,7 +72,9 @@ def test_train_defaults(train_tool):
     assert cfg.work_dir == osp.join('./work_dirs', 'wrn16_2_cifar100')
     assert cfg.launcher == 'none'
     assert 'resume' not in cfg
-    assert cfg.train_dataloader.collate_fn == dict(type='default_collate')
+    assert cfg.train_dataloader.collate_fn == dict(
+        type='collate_with_size_check',
+        collate_fn=dict(type='default_collate'))
     assert cfg.train_dataloader.persistent_workers is True
     assert cfg.val_cfg == dict()
 
@@ -146,7 +148,8 @@ def test_train_segmentation_keeps_mmseg_dataloaders(train_tool):
     args = train_tool.parse_args(['seg.py', '--no-persistent-workers',
                                   '--amp', '--resume'])
     cfg = train_tool.merge_args(_seg_cfg(), args, 'segmentation')
-    assert 'collate_fn' not in cfg.train_dataloader  # pseudo_collate
+    assert cfg.train_dataloader.collate_fn == dict(  # MMSeg's default
+        type='collate_with_size_check', collate_fn=dict(type='pseudo_collate'))
     assert cfg.train_dataloader.persistent_workers is False
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.resume is True
@@ -157,7 +160,9 @@ def test_test_defaults(test_tool):
     cfg = test_tool.merge_args(_cls_cfg(), args, 'classification')
     assert cfg.load_from == 'w/epoch_3.pth'
     assert cfg.work_dir == osp.join('./work_dirs', 'cfg')
-    assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
+    assert cfg.test_dataloader.collate_fn == dict(
+        type='collate_with_size_check',
+        collate_fn=dict(type='default_collate'))
     assert cfg.default_hooks.visualization.enable is False
 
 
@@ -196,7 +201,8 @@ def test_test_segmentation(test_tool):
     assert cfg.test_evaluator.keep_results is True
     assert cfg.default_hooks.visualization.draw is True
     assert cfg.visualizer.save_dir == 'vis'
-    assert 'collate_fn' not in cfg.test_dataloader
+    assert cfg.test_dataloader.collate_fn == dict(
+        type='collate_with_size_check', collate_fn=dict(type='pseudo_collate'))
 
     args = test_tool.parse_args(['seg.py', 'c.pth', '--tta'])
     with pytest.raises(ValueError, match='tta_model'):

@@ -1,12 +1,17 @@
-"""Hook owning FRSKD's stop-gradient rule and distillation schedule."""
+"""Hook owning FRSKD's stop-gradient rule, distillation schedule and
+run-time checks."""
 import math
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS
+from torch import Tensor
 
 from ...models.losses.self_distill_loss import SelfDistillLoss
+from ...models.model_checks import check_frskd_model
 
 RAMPS = ('linear', 'sigmoid')
 
@@ -27,6 +32,15 @@ class FRSKDHook(Hook):
     as in the authors' segmentation recipe. The factor is recomputed from
     the runner's progress, so resuming restores it.
 
+    It also guards the run. Before the first iteration it checks that the
+    FRSKD parts of the config fit together (the neck's levels and channels
+    against the backbone's stages, the neck's and the head's classes, the
+    head's ``in_channels``, a feature loss's channels, the segmentation
+    teacher decoder's input width) and raises naming the config keys. After
+    every iteration it stops the run at the first non-finite loss term,
+    naming the iteration and the terms, before a checkpoint of NaN weights
+    is written.
+
     Args:
         warmup (int | float): Length of the distillation-off phase, in
             iterations (or epochs with ``by_epoch``). Defaults to 0.
@@ -35,6 +49,9 @@ class FRSKDHook(Hook):
         ramp_type (str): ``'linear'`` or ``'sigmoid'``.
         by_epoch (bool): Count ``warmup`` and ``ramp`` in epochs (fractional
             within an epoch) instead of iterations.
+        stop_on_nonfinite (bool): Raise ``FloatingPointError`` at the first
+            iteration with a NaN or infinite loss term. Defaults to True;
+            False trains on, as MMEngine does.
     """
 
     priority = 'NORMAL'
@@ -43,7 +60,8 @@ class FRSKDHook(Hook):
                  warmup: float = 0,
                  ramp: float = 0,
                  ramp_type: str = 'linear',
-                 by_epoch: bool = False) -> None:
+                 by_epoch: bool = False,
+                 stop_on_nonfinite: bool = True) -> None:
         if ramp_type not in RAMPS:
             raise ValueError(f'ramp_type must be one of {RAMPS}, got '
                              f'{ramp_type!r}.')
@@ -54,6 +72,7 @@ class FRSKDHook(Hook):
         self.ramp = ramp
         self.ramp_type = ramp_type
         self.by_epoch = by_epoch
+        self.stop_on_nonfinite = stop_on_nonfinite
         self._losses: List[SelfDistillLoss] = []
 
     def scale_at(self, progress: float) -> float:
@@ -78,6 +97,7 @@ class FRSKDHook(Hook):
                 'FRSKDHook found no FRSKD head in the model: use FRSKDClsHead '
                 '(or the segmentation head) with FRSKDNeck, or remove the '
                 'hook from custom_hooks.')
+        check_frskd_model(model)
         for loss in self._losses:
             loss.stop_target_grad = True
 
@@ -93,3 +113,51 @@ class FRSKDHook(Hook):
         scale = self.scale_at(progress)
         for loss in self._losses:
             loss.scale = scale
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
+                         outputs: Optional[Dict[str, Tensor]] = None) -> None:
+        if not self.stop_on_nonfinite or not outputs:
+            return
+        bad, good = _split_finite(outputs)
+        if not bad:
+            return
+        where = f'iteration {runner.iter + 1}'
+        if isinstance(runner.train_loop, EpochBasedTrainLoop):
+            where += f' (epoch {runner.epoch + 1})'
+        raise FloatingPointError(
+            f'FRSKD: non-finite loss at {where}: '
+            + ', '.join(f'{k}={v}' for k, v in bad)
+            + (f' (finite: {", ".join(k for k, _ in good)})' if good else '')
+            + '. The run stops here, before a checkpoint of these weights is '
+            'written; the newest checkpoint in the work directory is from '
+            'before. Usual causes: a learning rate too high for the batch '
+            'size (optim_wrapper.optimizer.lr), fp16 overflow (try '
+            "optim_wrapper.type='AmpOptimWrapper' with loss_scale='dynamic' "
+            'or no --amp), or alpha/beta too large for the data. To train on '
+            "anyway, set stop_on_nonfinite=False in custom_hooks' FRSKDHook.")
+
+
+def _split_finite(log_vars: Dict[str, Tensor]
+                  ) -> Tuple[List[Tuple[str, float]], List[Tuple[str, float]]]:
+    """The loss terms of ``log_vars`` that are not finite, and the others.
+
+    One device sync when all are finite (MMEngine's RuntimeInfoHook reads
+    every value with ``.item()`` each iteration anyway). The total
+    ``loss`` is named only if no single term explains it.
+    """
+    terms = {k: v for k, v in log_vars.items() if 'loss' in k}
+    if not terms:
+        return [], []
+    values = [torch.as_tensor(v).detach().float().reshape(())
+              for v in terms.values()]
+    device = values[0].device
+    if bool(torch.isfinite(torch.stack([v.to(device) for v in values])).all()):
+        return [], []
+    values = [float(v) for v in values]
+    bad = [(k, v) for k, v in zip(terms, values) if not math.isfinite(v)]
+    good = [(k, v) for k, v in zip(terms, values) if math.isfinite(v)]
+    named = [(k, v) for k, v in bad if k != 'loss']
+    return (named or bad), [(k, v) for k, v in good if k != 'loss']

@@ -1,5 +1,5 @@
 """MMPretrain head for FRSKD (Ji et al., CVPR 2021)."""
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from mmpretrain.structures import DataSample
 from torch import Tensor
 
 from ..losses.self_distill_loss import SelfDistillLoss
+from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures
 
 
@@ -71,6 +72,40 @@ class FRSKDClsHead(ClsHead):
         self.fc = nn.Linear(in_channels, num_classes)
         self.teacher_loss_weight = teacher_loss_weight
         self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
+
+    def check_neck(self, neck: FRSKDNeck,
+                   stage_channels: Optional[Sequence[int]] = None) -> None:
+        """Raise, naming the config keys, if this head does not fit the
+        self-teacher and the backbone (``FRSKDHook`` calls it before the
+        first iteration).
+
+        Args:
+            neck (FRSKDNeck): The model's self-teacher.
+            stage_channels (Sequence[int], optional): The channels of the
+                backbone's outputs, if known; else the neck's
+                ``in_channels`` stand for them.
+        """
+        if neck.num_classes is None:
+            raise ValueError(
+                'model.neck.num_classes is not set, but FRSKDClsHead '
+                "distils the self-teacher's logits: set "
+                f'model.neck.num_classes={self.num_classes} (as '
+                'model.head.num_classes).')
+        if neck.num_classes != self.num_classes:
+            raise ValueError(
+                f'model.neck.num_classes={neck.num_classes} but '
+                f'model.head.num_classes={self.num_classes}: the '
+                'self-teacher and the student classify the same classes. '
+                'Set both to the number of classes of the dataset.')
+        stages = list(stage_channels or neck.in_channels)
+        if self.in_channels != stages[-1]:
+            raise ValueError(
+                f'model.head.in_channels={self.in_channels} but the last '
+                f'backbone stage has {stages[-1]} channels (stages: '
+                f'{stages}); the student classifier reads that stage. Set '
+                f'model.head.in_channels={stages[-1]}.')
+        self.distill.check_feature_channels(stages, neck.out_channels,
+                                            'model.head.feature_loss')
 
     def pre_logits(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Global average pooling of the last stage, (N, in_channels)."""

@@ -12,6 +12,7 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from ..losses.self_distill_loss import SelfDistillLoss
+from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures
 from .self_teacher_decoder import SelfTeacherDecoder
 
@@ -133,6 +134,42 @@ class FRSKDSegHead(BaseModule):
     def threshold(self) -> Optional[float]:
         """The student's binary ``threshold``."""
         return self.student.threshold
+
+    def check_neck(self, neck: FRSKDNeck,
+                   stage_channels: Optional[Sequence[int]] = None) -> None:
+        """Raise, naming the config keys, if this head does not fit the
+        self-teacher (``FRSKDHook`` calls it before the first iteration).
+
+        Args:
+            neck (FRSKDNeck): The model's self-teacher.
+            stage_channels (Sequence[int], optional): The channels of the
+                backbone's outputs, if known; else the neck's
+                ``in_channels`` stand for them.
+        """
+        if neck.num_classes is not None:
+            raise ValueError(
+                f'model.neck.num_classes={neck.num_classes} builds an image '
+                'classifier, but a segmentation self-teacher classifies '
+                'pixels with its decoder (model.decode_head.teacher), into '
+                "the student's model.decode_head.student.num_classes="
+                f'{self.num_classes} classes. Remove model.neck.num_classes.')
+        widths, i = neck.out_channels, self.teacher_in_index
+        if not -len(widths) <= i < len(widths):
+            raise ValueError(
+                f'model.decode_head.teacher.in_index={i} but the self-teacher'
+                f' refines {len(widths)} levels (model.neck.in_channels='
+                f'{neck.in_channels}); use 0 (the finest, as the authors).')
+        if self.teacher.in_channels != widths[i]:
+            raise ValueError(
+                'model.decode_head.teacher.in_channels='
+                f'{self.teacher.in_channels} but refined level {i} '
+                '(model.decode_head.teacher.in_index) has '
+                f'{widths[i]} channels (model.neck.width={neck.width} x '
+                f'{neck.in_channels[i]}); set '
+                f'model.decode_head.teacher.in_channels={widths[i]}.')
+        stages = list(stage_channels or neck.in_channels)
+        self.distill.check_feature_channels(stages, widths,
+                                            'model.decode_head.feature_loss')
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
         """The student's segmentation logits.

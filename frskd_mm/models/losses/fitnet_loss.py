@@ -28,11 +28,37 @@ class FitNetLoss(nn.Module):
             raise ValueError('FitNetLoss needs one teacher width per student '
                              f'level, got {list(student_channels)} and '
                              f'{list(teacher_channels)}.')
+        self.student_channels = list(student_channels)
+        self.teacher_channels = list(teacher_channels)
         self.regressors = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(c_s, c_t, kernel_size=1, bias=False),
                 nn.BatchNorm2d(c_t), nn.ReLU(inplace=True))
             for c_s, c_t in zip(student_channels, teacher_channels))
+
+    def check_channels(self, student_channels: Sequence[int],
+                       refined_channels: Sequence[int], key: str) -> None:
+        """Raise unless the regressors map the model's stage channels to its
+        refined widths.
+
+        Args:
+            student_channels (Sequence[int]): The backbone's stage channels.
+            refined_channels (Sequence[int]): The self-teacher's widths.
+            key (str): This loss's config key, e.g.
+                ``'model.head.feature_loss'``.
+        """
+        for name, mine, theirs, what in (
+                ('student_channels', self.student_channels,
+                 list(student_channels),
+                 'the backbone stages (model.neck.in_channels)'),
+                ('teacher_channels', self.teacher_channels,
+                 list(refined_channels),
+                 "the self-teacher's refined levels (model.neck.width x "
+                 'model.neck.in_channels)')):
+            if mine != theirs:
+                raise ValueError(
+                    f'{key}.{name}={mine} but {what} have {theirs} channels;'
+                    f' set {key}.{name}={theirs}.')
 
     def forward(self, student_feats: Sequence[Tensor],
                 teacher_feats: Sequence[Tensor]) -> Tensor:

@@ -85,6 +85,21 @@ class SelfDistillLoss(nn.Module):
                                       self.temperature, valid_mask),
             loss_att=beta * self.feature_loss(student_feats, refined_feats))
 
+    def check_feature_channels(self, student_channels: Sequence[int],
+                               refined_channels: Sequence[int],
+                               key: str) -> None:
+        """Let the feature term check its channels against the model's.
+
+        Args:
+            student_channels (Sequence[int]): c_1..c_n of F_1..F_n.
+            refined_channels (Sequence[int]): d_1..d_n of T_1..T_n.
+            key (str): The config key of the feature term, for messages,
+                e.g. ``'model.head.feature_loss'``.
+        """
+        check = getattr(self.feature_loss, 'check_channels', None)
+        if check is not None:
+            check(student_channels, refined_channels, key)
+
 
 def build_feature_loss(cfg: dict) -> nn.Module:
     """Build the feature term, with an error that lists the known types."""

@@ -77,6 +77,7 @@ class FRSKDNeck(BaseModule):
             raise ValueError('width, depth and num_layers must be >= 1, got '
                              f'{width}, {depth}, {num_layers}.')
         self.in_channels = in_channels
+        self.width = width
         self.out_channels = [width * c for c in in_channels]
         self.num_classes = num_classes
         self.eval_teacher = eval_teacher
@@ -111,7 +112,7 @@ class FRSKDNeck(BaseModule):
         if not self.training and not self.eval_teacher:
             return inputs
         if not self._inputs_checked:
-            self._check_inputs(inputs)
+            self.check_inputs(inputs)
         feats = [x.contiguous(memory_format=self.memory_format)
                  for x in inputs]
         for layer in self.layers:
@@ -121,7 +122,13 @@ class FRSKDNeck(BaseModule):
             logits = self.fc(F.adaptive_avg_pool2d(feats[-1], 1).flatten(1))
         return SelfTeacherFeatures(inputs, feats, logits)
 
-    def _check_inputs(self, inputs) -> None:
+    def check_inputs(self, inputs: Tuple[Tensor, ...]) -> None:
+        """Raise, naming the config keys, unless ``inputs`` are n stage maps
+        with the configured ``in_channels``.
+
+        Args:
+            inputs (tuple[Tensor]): The backbone's outputs.
+        """
         if not isinstance(inputs, (tuple, list)):
             raise TypeError('FRSKDNeck expects the tuple of stage features '
                             f'from the backbone, got {type(inputs).__name__}.')
@@ -129,14 +136,15 @@ class FRSKDNeck(BaseModule):
             raise ValueError(
                 f'FRSKDNeck was configured for {len(self.in_channels)} '
                 f'levels (in_channels={self.in_channels}) but the backbone '
-                f'returned {len(inputs)} feature maps. Set the backbone\'s '
-                'out_indices to every stage the self-teacher refines, or fix '
-                'neck.in_channels.')
+                f'returned {len(inputs)} feature maps '
+                f'{[int(f.shape[1]) for f in inputs]}. Set '
+                'model.backbone.out_indices to every stage the self-teacher '
+                'refines, or fix model.neck.in_channels.')
         for i, (x, c) in enumerate(zip(inputs, self.in_channels)):
             if x.dim() != 4 or x.shape[1] != c:
                 raise ValueError(
                     f'FRSKDNeck level {i}: expected {c} channels from the '
                     f'backbone, got a tensor of shape {tuple(x.shape)}. '
-                    'neck.in_channels must equal the backbone stage channels '
-                    f'{[int(f.shape[1]) for f in inputs]}.')
+                    'model.neck.in_channels must equal the backbone stage '
+                    f'channels {[int(f.shape[1]) for f in inputs]}.')
         self._inputs_checked = True

@@ -89,3 +89,124 @@ def test_works_through_distributed_data_parallel(build_frskd, batch,
             torch.testing.assert_close(p.grad, q.grad, msg=name)
     finally:
         dist.destroy_process_group()
+
+
+# ---------------------------------------------------------------------------
+# Config mistakes stop before the first iteration, naming both keys.
+# ---------------------------------------------------------------------------
+
+def _built(neck=None, head=None, backbone=None):
+    from conftest import frskd_classifier_cfg
+    from mmpretrain.registry import MODELS
+    cfg = frskd_classifier_cfg(num_classes=5)
+    cfg['neck'].update(neck or {})
+    cfg['head'].update(head or {})
+    cfg['backbone'].update(backbone or {})
+    return MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('parts, match', [
+    (dict(neck=dict(num_classes=6)),
+     r'model.neck.num_classes=6 but model.head.num_classes=5: .* Set both'),
+    (dict(neck=dict(num_classes=None)),
+     r'model.neck.num_classes is not set.* set model.neck.num_classes=5'),
+    (dict(head=dict(in_channels=64)),
+     r'model.head.in_channels=64 but the last backbone stage has 128 '
+     r'channels .* Set model.head.in_channels=128'),
+    (dict(neck=dict(in_channels=[32, 64, 100])),
+     r'level 2: expected 100 channels .*model.neck.in_channels must equal '
+     r'the backbone stage channels \[32, 64, 128\]'),
+    (dict(backbone=dict(out_indices=(1, 2))),
+     r'configured for 3 levels .* returned 2 feature maps \[64, 128\]\. '
+     r'Set model.backbone.out_indices'),
+    (dict(head=dict(feature_loss=dict(type='FitNetLoss',
+                                      student_channels=[32, 64, 100],
+                                      teacher_channels=[64, 128, 256]))),
+     r'model.head.feature_loss.student_channels=\[32, 64, 100\] but the '
+     r'backbone stages .* have \[32, 64, 128\] channels; set '
+     r'model.head.feature_loss.student_channels=\[32, 64, 128\]'),
+    (dict(head=dict(feature_loss=dict(type='FitNetLoss',
+                                      student_channels=[32, 64, 128],
+                                      teacher_channels=[32, 64, 128]))),
+     r'model.head.feature_loss.teacher_channels=\[32, 64, 128\] but the '
+     r"self-teacher's refined levels .* have \[64, 128, 256\] channels"),
+])
+def test_config_mismatches_stop_before_training(parts, match):
+    model = _built(**parts)
+    with pytest.raises(ValueError, match=match):
+        FRSKDHook().before_train(_Runner(model))
+
+
+def test_a_consistent_model_passes_and_is_left_as_it_was(build_frskd):
+    model = build_frskd().train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    FRSKDHook().before_train(_Runner(model))
+    assert model.training and model.backbone.training
+    for k, v in model.state_dict().items():  # the probe changed nothing
+        assert torch.equal(v, before[k]), k
+
+
+def test_segmentation_neck_with_classes_is_refused():
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+    cfg = dict(
+        type='EncoderDecoder',
+        backbone=dict(type='ResNetV1c', depth=18, base_channels=16,
+                      stem_channels=16, out_indices=(0, 1, 2, 3)),
+        neck=dict(type='FRSKDNeck', in_channels=[16, 32, 64, 128],
+                  num_classes=21),
+        decode_head=dict(
+            type='FRSKDSegHead',
+            student=dict(type='FCNHead', in_channels=128, in_index=3,
+                         channels=16, num_convs=1, num_classes=4),
+            teacher=dict(in_channels=32)),
+        train_cfg=dict(), test_cfg=dict(mode='whole'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = MODELS.build(cfg)
+    with pytest.raises(ValueError, match=r'model.neck.num_classes=21 .* '
+                       r'model.decode_head.student.num_classes=4 classes\. '
+                       r'Remove model.neck.num_classes'):
+        FRSKDHook().before_train(_Runner(model))
+
+
+# ---------------------------------------------------------------------------
+# Non-finite losses.
+# ---------------------------------------------------------------------------
+
+class _LoopRunner(_Runner):
+    train_loop = object()
+
+
+def _log_vars(**values):
+    return {k: torch.tensor(v) for k, v in values.items()}
+
+
+def test_first_nonfinite_terms_are_named_with_the_iteration():
+    hook = FRSKDHook()
+    runner = _LoopRunner(None, iter=11)
+    hook.after_train_iter(runner, 0, outputs=_log_vars(
+        loss_cls=2.3, loss_teacher=2.2, loss_kd=0.1, loss_att=0.2, loss=4.8,
+        accuracy=0.5))
+    with pytest.raises(FloatingPointError) as info:
+        hook.after_train_iter(runner, 0, outputs=_log_vars(
+            loss_cls=2.3, loss_teacher=float('inf'), loss_kd=float('nan'),
+            loss_att=0.2, loss=float('nan')))
+    message = str(info.value)
+    assert message.startswith('FRSKD: non-finite loss at iteration 12: '
+                              'loss_teacher=inf, loss_kd=nan (finite: '
+                              'loss_cls, loss_att).')
+    assert 'stop_on_nonfinite=False' in message
+    assert 'optim_wrapper.optimizer.lr' in message
+
+
+def test_nonfinite_check_can_be_switched_off():
+    FRSKDHook(stop_on_nonfinite=False).after_train_iter(
+        _LoopRunner(None), 0, outputs=_log_vars(loss_cls=float('nan')))
+
+
+def test_segmentation_loss_keys_are_checked_too():
+    with pytest.raises(FloatingPointError,
+                       match=r'decode.loss_kd=nan \(finite: decode.loss_ce'):
+        FRSKDHook().after_train_iter(_LoopRunner(None), 0, outputs=_log_vars(
+            **{'decode.loss_ce': 1.0, 'decode.loss_kd': float('nan'),
+               'decode.acc_seg': 50.0}))

@@ -410,11 +410,17 @@ def test_training_without_the_hook_names_it(segmentor, seg_batch):
 
 
 def test_training_without_the_neck_names_it(seg_batch):
-    model = _with_hook(build(segmentor_cfg(neck=False, aux=False),
-                             init_weights=False)).train()
+    model = build(segmentor_cfg(neck=False, aux=False), init_weights=False)
+    # FRSKDHook stops it before the first iteration ...
+    with pytest.raises(ValueError, match="no FRSKDNeck: set model.neck="):
+        _with_hook(model)
+    # ... and the head itself, should it run without the hook's check.
+    for loss in model.decode_head.modules():
+        if hasattr(loss, 'stop_target_grad'):
+            loss.stop_target_grad = True
     inputs, labels = seg_batch
     with pytest.raises(TypeError, match='FRSKDNeck'):
-        model(inputs, _samples(labels), mode='loss')
+        model.train()(inputs, _samples(labels), mode='loss')
 
 
 def _student_state(frskd_state):
@@ -539,25 +545,39 @@ def test_student_loss_named_like_an_frskd_term_is_refused():
         MODELS.build(_head_cfg(student=student))
 
 
-@pytest.mark.parametrize('teacher, match', [
-    (dict(in_channels=24, in_index=0), r'refined level 0 has shape '
-     r'\(2, 32, 8, 8\).*teacher=dict\(in_channels=32, in_index=0'),
-    (dict(in_channels=32, in_index=4), 'in_index=4 is out of range: '
+@pytest.mark.parametrize('teacher, before_train, first_iter', [
+    (dict(in_channels=24, in_index=0),
+     r'model.decode_head.teacher.in_channels=24 but refined level 0 '
+     r'\(model.decode_head.teacher.in_index\) has 32 channels '
+     r'\(model.neck.width=2 x 16\); set '
+     r'model.decode_head.teacher.in_channels=32',
+     r'refined level 0 has shape \(2, 32, 8, 8\).*teacher=dict\('
+     r'in_channels=32, in_index=0'),
+    (dict(in_channels=32, in_index=4),
+     r'model.decode_head.teacher.in_index=4 but the self-teacher refines 4 '
+     r'levels \(model.neck.in_channels=\[16, 32, 64, 128\]\)',
+     'in_index=4 is out of range: '
      r'FRSKDNeck refines 4 levels \(widths \[32, 64, 128, 256\]\)'),
 ])
 def test_teacher_mismatch_with_the_neck_is_explained(seg_batch, teacher,
-                                                     match):
-    model = _with_hook(build(segmentor_cfg(teacher=teacher, aux=False),
-                             init_weights=False)).train()
+                                                     before_train,
+                                                     first_iter):
+    model = build(segmentor_cfg(teacher=teacher, aux=False),
+                  init_weights=False)
+    with pytest.raises(ValueError, match=before_train):
+        _with_hook(model)
+    for m in model.modules():  # the head's own check, past the hook's
+        if hasattr(m, 'stop_target_grad'):
+            m.stop_target_grad = True
     inputs, labels = seg_batch
-    with pytest.raises(ValueError, match=match):
-        model(inputs, _samples(labels), mode='loss')
+    with pytest.raises(ValueError, match=first_iter):
+        model.train()(inputs, _samples(labels), mode='loss')
 
 
-def test_neck_channels_that_do_not_match_the_backbone(seg_batch):
-    model = _with_hook(build(segmentor_cfg(neck_channels=[16, 32, 64, 100],
-                                           aux=False),
-                             init_weights=False)).train()
-    inputs, labels = seg_batch
-    with pytest.raises(ValueError, match='level 3: expected 100 channels'):
-        model(inputs, _samples(labels), mode='loss')
+def test_neck_channels_that_do_not_match_the_backbone():
+    model = build(segmentor_cfg(neck_channels=[16, 32, 64, 100], aux=False),
+                  init_weights=False)
+    with pytest.raises(ValueError, match=r'level 3: expected 100 channels '
+                       r'.*model.neck.in_channels must equal the backbone '
+                       r'stage channels \[16, 32, 64, 128\]'):
+        _with_hook(model)

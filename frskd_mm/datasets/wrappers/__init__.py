@@ -1,0 +1,3 @@
+from .draw_seeded_dataset import DrawSeededDataset
+
+__all__ = ['DrawSeededDataset']

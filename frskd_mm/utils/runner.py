@@ -3,8 +3,8 @@
 Both tools follow MMPretrain's command line; what they have in common
 (launcher flags, work directory, dataloader defaults, the run-time guards,
 resolving ``--resume``, building the runner) lives here so that the two
-stay in step. Hooks, samplers and datasets are named by their registered
-type names, so this module imports nothing of the project.
+stay in step. The guards' hooks, samplers and datasets are named by their
+registered type names, so this module imports nothing above ``utils``.
 """
 import argparse
 import logging
@@ -71,22 +71,20 @@ def apply_dataloader_defaults(cfg: Config, fields: Iterable[str],
                               overrides: Optional[dict] = None) -> None:
     """Fill ``defaults`` into each present dataloader (the config wins),
     then set ``overrides`` (command-line switches such as
-    ``--no-pin-memory``: they win over the config). The resulting
-    ``collate_fn`` (MMEngine's ``pseudo_collate`` if none) is wrapped in
-    ``collate_with_size_check``, which names the image when a batch's
-    images differ in size."""
+    ``--no-pin-memory``: they win over the config)."""
     for field in fields:
         if cfg.get(field, None) is None:
             continue
         loader = deepcopy(defaults)
         loader.update(cfg[field])
         loader.update(overrides or {})
-        collate = loader.get('collate_fn', dict(type='pseudo_collate'))
-        if not (isinstance(collate, dict)
-                and collate.get('type') == 'collate_with_size_check'):
-            loader.collate_fn = dict(type='collate_with_size_check',
-                                     collate_fn=collate)
         cfg[field] = loader
+
+
+#: Hooks that add_run_guards adds; strip_run_guards removes them.
+GUARD_HOOKS = ('DataCheckHook', 'RandomStateHook')
+#: The dataloaders of a config.
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
 def add_run_guards(cfg: Config, training: bool) -> None:
@@ -94,6 +92,9 @@ def add_run_guards(cfg: Config, training: bool) -> None:
 
     - ``DataCheckHook`` (both tools): class lists of the splits, label
       values, label-map sizes, checked before and during the run.
+    - ``collate_with_size_check`` around each dataloader's ``collate_fn``
+      (MMEngine's ``pseudo_collate`` if none; both tools): a batch whose
+      images differ in size names the odd image.
     - ``AtomicCheckpointHook`` instead of MMEngine's ``CheckpointHook``
       (training): a kill during a save never loses the run.
     - With ``randomness.deterministic=True`` (training): ``RandomStateHook``
@@ -105,6 +106,9 @@ def add_run_guards(cfg: Config, training: bool) -> None:
         cfg (Config): The config, edited in place.
         training (bool): For tools/train.py (True) or tools/test.py.
     """
+    for field in LOADERS:
+        if cfg.get(field, None) is not None:
+            _check_collated_sizes(cfg[field])
     hooks = list(cfg.get('custom_hooks', None) or [])
     names = {h.get('type') for h in hooks if isinstance(h, dict)}
     extra = ['DataCheckHook']
@@ -115,10 +119,6 @@ def add_run_guards(cfg: Config, training: bool) -> None:
             _seed_training_draws(cfg)
     cfg.custom_hooks = hooks + [dict(type=t) for t in extra
                                 if t not in names]
-
-
-#: Hooks that add_run_guards adds; strip_run_guards removes them.
-GUARD_HOOKS = ('DataCheckHook', 'RandomStateHook')
 
 
 def strip_run_guards(cfg: dict) -> dict:
@@ -132,7 +132,7 @@ def strip_run_guards(cfg: dict) -> dict:
     if isinstance(checkpoint, dict) and \
             checkpoint.get('type') == 'AtomicCheckpointHook':
         checkpoint['type'] = 'CheckpointHook'
-    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for field in LOADERS:
         loader = cfg.get(field, None)
         if not isinstance(loader, dict):
             continue
@@ -144,6 +144,15 @@ def strip_run_guards(cfg: dict) -> dict:
             if isinstance(value, dict) and value.get('type') == wrapper:
                 loader[key] = value.get(inner, dict(type='pseudo_collate'))
     return cfg
+
+
+def _check_collated_sizes(loader: ConfigDict) -> None:
+    collate = loader.get('collate_fn', dict(type='pseudo_collate'))
+    if isinstance(collate, dict) and \
+            collate.get('type') == 'collate_with_size_check':
+        return
+    loader.collate_fn = dict(type='collate_with_size_check',
+                             collate_fn=collate)
 
 
 def _use_atomic_checkpoints(cfg: Config) -> None:

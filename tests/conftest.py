@@ -13,6 +13,18 @@ import frskd_mm  # noqa: F401
 
 register_all_modules(init_default_scope=True)
 
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def load_tool(path: str):
+    """Import a script of the repository (e.g. ``'tools/train.py'``) as a
+    module, to call its functions (``main(argv)``) in the test process."""
+    name = 'frskd_tool_' + osp.splitext(path)[0].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 def frskd_classifier_cfg(num_classes: int = 5, alpha: float = 2.0,
                          beta: float = 100.0, **head) -> dict:
@@ -94,13 +106,8 @@ def cifar100_root(tmp_path_factory):
 def write_canvases():
     """``write_canvases(out_dir, num_canvases, seed=0)`` of the real
     converter, tools/dataset_converters/digit_canvas_to_seg.py."""
-    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                    'tools', 'dataset_converters', 'digit_canvas_to_seg.py')
-    spec = importlib.util.spec_from_file_location('digit_canvas_to_seg',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.write_canvases
+    return load_tool(
+        'tools/dataset_converters/digit_canvas_to_seg.py').write_canvases
 
 
 def write_image_folder(root, splits=(('train', 2), ('test', 1)),

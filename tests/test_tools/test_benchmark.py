@@ -1,10 +1,10 @@
 """tools/analysis/benchmark.py: what FRSKD costs, baseline vs FRSKD."""
-import importlib.util
 import json
 import math
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 
 from frskd_mm.utils.benchmark import (infer_input_size, load_config,
                                       run_benchmark, summarize_times)
@@ -19,10 +19,7 @@ SEG_FRSKD = osp.join(ROOT, 'configs/frskd', SEG)
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location('benchmark_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/benchmark.py')
 
 
 def _check_consistent(result, iters, repeats, batch_size):

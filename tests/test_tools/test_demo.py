@@ -1,20 +1,16 @@
 """tools/demo.py: reading the runs' logs and the mean/std over seeds."""
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.fixture(scope='module')
 def demo():
-    spec = importlib.util.spec_from_file_location(
-        'frskd_demo_tool', osp.join(ROOT, 'tools', 'demo.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/demo.py')
 
 
 def test_last_metric_reads_the_newest_log(demo, tmp_path):

@@ -1,5 +1,4 @@
 """tools/export_student.py: the student alone, loadable by plain MMPretrain."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -8,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS
@@ -182,10 +182,7 @@ def test_baseline_checkpoints_are_refused_and_ddp_ones_accepted(tmp_path):
     model = _trained_like_checkpoint(ckpt)
     opts = ['--cfg-options', 'model.head.num_classes=10',
             'model.neck.num_classes=10']
-    spec = importlib.util.spec_from_file_location(
-        'export_tool', osp.join(ROOT, 'tools/export_student.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/export_student.py')
     # A baseline checkpoint (no self-teacher) given with the FRSKD config:
     # main() raises (the command exits with 1) and writes nothing.
     baseline = tmp_path / 'baseline.pth'
@@ -218,10 +215,7 @@ def test_config_dumped_by_a_training_run_exports_plain(monkeypatch):
     tools/train.py adds; the exported config must not."""
     from frskd_mm.apis import student_config
     monkeypatch.setenv('LOCAL_RANK', '0')
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(ROOT, 'tools/train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/train.py')
     config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
     args = tool.parse_args([config, '--cfg-options',
                             'randomness.deterministic=True'])

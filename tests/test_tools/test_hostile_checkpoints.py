@@ -1,11 +1,12 @@
 """Every tool that loads a checkpoint refuses the crafted ones, and no code
 in them runs (train --resume, train load_from, test, export, attention)."""
-import importlib.util
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 from hostile_checkpoints import write_hostile_checkpoints
 from PIL import Image
+from tool_runs import tiny_options
 
 from frskd_mm.utils import UnsafeCheckpointError
 
@@ -15,19 +16,12 @@ REFUSED = (UnsafeCheckpointError, RuntimeError)
 MESSAGE = r'Refusing to load .*\.pth|Cannot read the checkpoint'
 
 
-def _tool(path):
-    spec = importlib.util.spec_from_file_location(
-        'frskd_tool_' + osp.basename(path)[:-3], osp.join(ROOT, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
 def tools():
-    return dict(train=_tool('tools/train.py'), test=_tool('tools/test.py'),
-                export=_tool('tools/export_student.py'),
-                attention=_tool('tools/analysis/visualize_attention.py'))
+    return dict(train=load_tool('tools/train.py'),
+                test=load_tool('tools/test.py'),
+                export=load_tool('tools/export_student.py'),
+                attention=load_tool('tools/analysis/visualize_attention.py'))
 
 
 @pytest.fixture(scope='module')
@@ -35,15 +29,6 @@ def hostile(tmp_path_factory):
     folder = tmp_path_factory.mktemp('hostile')
     marker = folder / 'code_ran'
     return marker, write_hostile_checkpoints(str(folder), str(marker))
-
-
-def _options(data_root):
-    opts = ['train_cfg.max_epochs=1', 'randomness.seed=0']
-    for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=8',
-                 f'{split}_dataloader.num_workers=0']
-    return opts
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +43,7 @@ def test_each_tool_refuses_it(kind, tools, hostile, cifar100_root,
                               tmp_path):
     marker, paths = hostile
     path = paths[kind]
-    opts = _options(cifar100_root)
+    opts = tiny_options(cifar100_root)
     image = str(tmp_path / 'img.png')
     Image.new('RGB', (32, 32)).save(image)
     calls = {

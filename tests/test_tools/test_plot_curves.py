@@ -1,5 +1,4 @@
 """tools/analysis/plot_curves.py: MMEngine JSON logs -> one PNG."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import load_tool
 from matplotlib.image import imread
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -16,10 +16,7 @@ ITERS_PER_EPOCH = 20
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location('plot_curves', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/plot_curves.py')
 
 
 pc = _tool()

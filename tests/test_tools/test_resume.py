@@ -7,7 +7,7 @@ import os.path as osp
 
 import pytest
 import torch
-from tool_runs import ROOT, log_of, run_train_jobs
+from tool_runs import ROOT, log_of, run_train_jobs, tiny_options
 
 CLS_CONFIG = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
 SEG_CONFIG = osp.join(ROOT, 'configs/demo/frskd_seg_digits.py')
@@ -15,13 +15,8 @@ SEG_CONFIG = osp.join(ROOT, 'configs/demo/frskd_seg_digits.py')
 
 def _cls_argv(work_dir, data_root, epochs=2, workers=0, deterministic=True,
               resume=False):
-    opts = [f'train_cfg.max_epochs={epochs}',
-            'default_hooks.logger.interval=1',
-            'randomness.seed=0', f'randomness.deterministic={deterministic}']
-    for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=8',
-                 f'{split}_dataloader.num_workers={workers}']
+    opts = tiny_options(data_root, epochs, workers) + [
+        f'randomness.deterministic={deterministic}']
     return [CLS_CONFIG, '--work-dir', str(work_dir),
             *(['--resume'] if resume else []), '--cfg-options', *opts]
 

@@ -1,26 +1,14 @@
 """End to end through tools/train.py on a tiny CIFAR-100 fixture."""
 import glob
-import importlib.util
 import os.path as osp
 import re
 
 import pytest
 import torch
-from tool_runs import ROOT, run_tool, scalars
+from conftest import load_tool
+from tool_runs import ROOT, run_tool, scalars, tiny_options
 
 LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
-
-
-def tiny_options(data_root, epochs=1):
-    """Shrink a CIFAR-100 config to the fixture: 4 iterations an epoch."""
-    opts = [f'train_cfg.max_epochs={epochs}',
-            'default_hooks.logger.interval=1',
-            'randomness.seed=0']
-    for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=8',
-                 f'{split}_dataloader.num_workers=0']
-    return opts
 
 
 def train(config, work_dir, data_root, epochs=1, extra=(), check=True):
@@ -91,21 +79,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 def _train_tool(monkeypatch):
     """tools/train.py as a module, to call its main() in this process."""
     monkeypatch.setenv('LOCAL_RANK', '0')
-    spec = importlib.util.spec_from_file_location(
-        'frskd_train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
-def _demo_options(data_root, *extra):
-    opts = ['train_cfg.max_epochs=2', 'randomness.seed=0',
-            'default_hooks.logger.interval=1', *extra]
-    for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=8',
-                 f'{split}_dataloader.num_workers=0']
-    return opts
+    return load_tool('tools/train.py')
 
 
 def test_config_mismatch_stops_before_the_first_iteration(digits_root,
@@ -116,7 +90,7 @@ def test_config_mismatch_stops_before_the_first_iteration(digits_root,
     with pytest.raises(ValueError, match=r'model.neck.num_classes=11 but '
                        r'model.head.num_classes=10'):
         tool.main([config, '--work-dir', str(tmp_path), '--cfg-options',
-                   *_demo_options(digits_root, 'model.neck.num_classes=11')])
+                   *tiny_options(digits_root, 2), 'model.neck.num_classes=11'])
     assert all(p.read_text() == '' for p in tmp_path.glob(
         '*/vis_data/scalars.json'))
 
@@ -126,7 +100,8 @@ def test_nonfinite_loss_stops_frskd_before_a_checkpoint(digits_root, tmp_path,
     """A learning rate far too high: the run stops at the first NaN/inf
     term, naming it and the iteration; switched off, it trains on."""
     tool = _train_tool(monkeypatch)
-    opts = _demo_options(digits_root, 'optim_wrapper.optimizer.lr=1e12')
+    opts = tiny_options(digits_root, 2) + [
+        'optim_wrapper.optimizer.lr=1e12']
     config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
     with pytest.raises(FloatingPointError) as info:
         tool.main([config, '--work-dir', str(tmp_path / 'stop'),

@@ -1,10 +1,10 @@
 """tools/analysis/visualize_attention.py: student vs self-teacher attention."""
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
+from conftest import load_tool
 from matplotlib.image import imread
 from mmengine.config import Config
 from PIL import Image
@@ -22,12 +22,7 @@ TEN = ['model.head.num_classes=10', 'model.neck.num_classes=10']
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'visualize_attention',
-        osp.join(ROOT, 'tools/analysis/visualize_attention.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis/visualize_attention.py')
 
 
 def _cfg(path=CONFIG):

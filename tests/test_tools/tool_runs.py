@@ -30,6 +30,19 @@ def run_tool(*args, check: bool = True) -> subprocess.CompletedProcess:
     return proc
 
 
+def tiny_options(data_root, epochs: int = 1, workers: int = 0) -> List[str]:
+    """``--cfg-options`` that shrink an epoch-based config to a fixture:
+    ``data_root`` for every split, batch size 8, ``workers`` dataloader
+    workers, seed 0, a log line per iteration."""
+    opts = [f'train_cfg.max_epochs={epochs}',
+            'default_hooks.logger.interval=1', 'randomness.seed=0']
+    for split in ('train', 'val', 'test'):
+        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
+                 f'{split}_dataloader.batch_size=8',
+                 f'{split}_dataloader.num_workers={workers}']
+    return opts
+
+
 def scalars(work_dir) -> List[dict]:
     """All records of every run's scalars.json, in run order."""
     records = []

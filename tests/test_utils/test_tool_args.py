@@ -1,19 +1,15 @@
 """Command-line handling of tools/train.py and tools/test.py."""
-import importlib.util
 import os.path as osp
 
 import pytest
+from conftest import load_tool
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'frskd_tools_{name}', osp.join(ROOT, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool(f'tools/{name}.py')
 
 
 @pytest.fixture(scope='module')

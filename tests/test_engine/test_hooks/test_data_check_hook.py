@@ -1,12 +1,11 @@
 """DataCheckHook: data-layout mistakes stop the run, naming the file."""
-import importlib.util
 import os.path as osp
 import types
 
 import cv2
 import pytest
 import torch
-from conftest import write_image_folder
+from conftest import load_tool, write_image_folder
 from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 from mmpretrain.structures import DataSample
@@ -130,10 +129,7 @@ def test_train_stops_before_the_first_iteration(tmp_path, monkeypatch):
     monkeypatch.setenv('LOCAL_RANK', '0')
     write_image_folder(tmp_path, splits=(('train', 1), ('test', 1)))
     (tmp_path / 'test' / '.ipynb_checkpoints').mkdir()
-    spec = importlib.util.spec_from_file_location(
-        'frskd_train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_tool('tools/train.py')
     opts = ['train_cfg.max_epochs=1', 'randomness.seed=0']
     for split in ('train', 'val', 'test'):
         opts += [f'{split}_dataloader.dataset.data_root={tmp_path}',

@@ -16,18 +16,25 @@ Usage:
         [--tasks cls seg]
 """
 import argparse
-import glob
 import json
-import math
 import os
 import os.path as osp
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# Each demo: the data writer and its folder, the metric printed, the runs.
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from frskd_mm.utils.results import (last_logged, mean_std,  # noqa: E402
+                                    paired_difference)
+
+# Each demo: the data writer and its folder, the metric printed, the runs:
+# the baseline, FRSKD with the paper's settings, and FRSKD with our stable
+# recipe (docs/frskd_study.md). The first run is the reference of the
+# paired differences.
 DEMOS = {
     'cls': dict(
         title='WRN-16-2 on scikit-learn digits (test split)',
@@ -35,32 +42,17 @@ DEMOS = {
         data_root='data/digits',
         metric='accuracy/top1',
         runs=(('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),
-              ('frskd', 'configs/demo/frskd_wrn16_2_digits.py'))),
+              ('frskd', 'configs/demo/frskd_wrn16_2_digits.py'),
+              ('stable', 'configs/demo/frskd_stable_wrn16_2_digits.py'))),
     'seg': dict(
         title='segmentation of digit canvases (val split)',
         writer='tools/dataset_converters/digit_canvas_to_seg.py',
         data_root='data/digit_canvas',
         metric='mIoU',
         runs=(('baseline', 'configs/demo/baseline_seg_digits.py'),
-              ('frskd', 'configs/demo/frskd_seg_digits.py'))),
+              ('frskd', 'configs/demo/frskd_seg_digits.py'),
+              ('stable', 'configs/demo/frskd_stable_seg_digits.py'))),
 }
-
-
-def last_metric(work_dir: str, key: str) -> float:
-    """The last value of ``key`` in the newest run's scalars.json."""
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'No MMEngine log found in {work_dir}.')
-    value = None
-    with open(logs[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if key in record:
-                value = record[key]
-    if value is None:
-        raise KeyError(f'{key} was never logged in {logs[-1]}.')
-    return value
 
 
 def run_demo(demo: dict, work_root: str, seed: int) -> dict:
@@ -82,33 +74,33 @@ def run_demo(demo: dict, work_root: str, seed: int) -> dict:
             f'{split}_dataloader.dataset.data_root={demo["data_root"]}'
             for split in ('train', 'val', 'test')
         ], check=True)
-        results[name] = (last_metric(work_dir, demo['metric']),
+        results[name] = (last_logged(work_dir, demo['metric']),
                          time.time() - start, work_dir)
     return results
 
 
-def mean_std(values: List[float]) -> Tuple[float, float]:
-    """Mean and sample standard deviation (0 for a single value)."""
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, 0.0
-    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(var)
-
-
 def summarize(runs: Dict[int, dict]) -> Dict[str, dict]:
-    """Per model: the metric per seed, its mean and sample std.
+    """Per model: the metric per seed, its mean and sample std, and (for
+    every model but the first, the baseline) the paired difference to the
+    baseline with its 95 % interval.
 
     Args:
         runs (dict): seed -> the result of :func:`run_demo`.
     """
     summary = {}
+    seeds = sorted(runs)
+    reference = None
     for name in next(iter(runs.values())):
-        values = [runs[seed][name][0] for seed in sorted(runs)]
+        values = [runs[seed][name][0] for seed in seeds]
         mean, std = mean_std(values)
         summary[name] = dict(
-            seeds=sorted(runs), values=values, mean=mean, std=std,
-            train_seconds=[runs[seed][name][1] for seed in sorted(runs)])
+            seeds=seeds, values=values, mean=mean, std=std,
+            train_seconds=[runs[seed][name][1] for seed in seeds])
+        if reference is None:
+            reference = values
+        else:
+            summary[name]['paired_to_baseline'] = paired_difference(
+                values, reference)
     return summary
 
 
@@ -126,8 +118,13 @@ def format_results(demo: dict, runs: Dict[int, dict]) -> str:
     if len(runs) > 1:
         lines.append(f'mean +- sample std over seeds {sorted(runs)}:')
         for name, stats in summarize(runs).items():
-            lines.append(f"{name:<10}{stats['mean']:>10.2f} +- "
-                         f"{stats['std']:.2f}")
+            line = f"{name:<10}{stats['mean']:>10.2f} +- {stats['std']:.2f}"
+            paired = stats.get('paired_to_baseline')
+            if paired:
+                low, high = paired['ci95']
+                line += (f"   minus baseline {paired['mean']:+.2f} "
+                         f"(95 % CI {low:+.2f} .. {high:+.2f})")
+            lines.append(line)
     return '\n'.join(lines)
 
 

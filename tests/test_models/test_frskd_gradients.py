@@ -81,3 +81,31 @@ def test_eval_prediction_never_calls_the_teacher(build_frskd, batch):
     with torch.no_grad():
         preds = model(batch[0], mode='predict')
     assert len(preds) == 4 and calls == []
+
+
+@pytest.mark.parametrize('scale', [0.0, 0.25])
+def test_backbone_grad_scale_scales_only_the_teachers_gradient(
+        build_frskd, batch, scale):
+    """``FRSKDNeck.backbone_grad_scale`` multiplies the gradient the
+    teacher's CE sends into the backbone, leaves the teacher's own gradient
+    and every student term as they were, and the forward values alone."""
+    full, scaled = build_frskd(), build_frskd()
+    scaled.neck.backbone_grad_scale = scale
+    losses_full, losses_scaled = _losses(full, batch), _losses(scaled, batch)
+    for key in losses_full:
+        assert torch.equal(losses_full[key], losses_scaled[key]), key
+    for key, factor in (('loss_teacher', scale), ('loss_cls', 1.0),
+                        ('loss_kd', 1.0), ('loss_att', 1.0)):
+        ref = _grads(losses_full[key], list(full.backbone.parameters()))
+        got = _grads(losses_scaled[key], list(scaled.backbone.parameters()))
+        for r, g in zip(ref, got):
+            torch.testing.assert_close(g, factor * r, rtol=1e-5, atol=1e-8)
+    ref = _grads(losses_full['loss_teacher'], list(full.neck.parameters()))
+    got = _grads(losses_scaled['loss_teacher'],
+                 list(scaled.neck.parameters()))
+    for r, g in zip(ref, got):
+        torch.testing.assert_close(g, r)
+    if scale == 0:
+        assert all(torch.count_nonzero(g) == 0 for g in _grads(
+            losses_scaled['loss_teacher'],
+            list(scaled.backbone.parameters())))

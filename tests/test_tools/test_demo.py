@@ -1,5 +1,4 @@
 """tools/demo.py: reading the runs' logs and the mean/std over seeds."""
-import json
 import os.path as osp
 
 import pytest
@@ -13,28 +12,7 @@ def demo():
     return load_tool('tools/demo.py')
 
 
-def test_last_metric_reads_the_newest_log(demo, tmp_path):
-    for stamp, values in (('20260101_000000', [10.0]),
-                          ('20260102_000000', [20.0, 30.0])):
-        vis = tmp_path / stamp / 'vis_data'
-        vis.mkdir(parents=True)
-        with open(vis / 'scalars.json', 'w') as f:
-            for step, value in enumerate(values):
-                f.write(json.dumps({'loss': 1.0, 'step': step}) + '\n')
-                f.write(json.dumps({'mIoU': value, 'step': step}) + '\n')
-    assert demo.last_metric(str(tmp_path), 'mIoU') == 30.0
-    with pytest.raises(KeyError, match='never logged'):
-        demo.last_metric(str(tmp_path), 'accuracy/top1')
-    with pytest.raises(FileNotFoundError, match='No MMEngine log'):
-        demo.last_metric(str(tmp_path / 'absent'), 'mIoU')
-
-
 def test_mean_and_sample_std_over_seeds(demo):
-    assert demo.mean_std([97.0]) == (97.0, 0.0)
-    mean, std = demo.mean_std([1.0, 2.0, 6.0])
-    assert mean == 3.0
-    assert std == pytest.approx(((4 + 1 + 9) / 2)**0.5)
-
     runs = {
         seed: dict(baseline=(b, 10.0 + seed, f'w/{seed}/baseline'),
                    frskd=(f, 20.0, f'w/{seed}/frskd'))
@@ -54,3 +32,17 @@ def test_mean_and_sample_std_over_seeds(demo):
     assert 'frskd          98.00 +- 1.73' in table
     # One seed: no spread line.
     assert '+-' not in demo.format_results(demo.DEMOS['cls'], {0: runs[0]})
+    # Paired to the first model (the baseline), with a t-interval.
+    paired = summary['frskd']['paired_to_baseline']
+    assert paired['diffs'] == [1.0, 3.0, -1.0]
+    assert paired['mean'] == 1.0
+    assert 'paired_to_baseline' not in summary['baseline']
+    assert 'minus baseline +1.00 (95 % CI -3.97 .. +5.97)' in table
+
+
+def test_every_demo_shows_baseline_paper_frskd_and_the_stable_recipe(demo):
+    for task in demo.DEMOS.values():
+        names = [name for name, _ in task['runs']]
+        assert names == ['baseline', 'frskd', 'stable']
+        for _, config in task['runs']:
+            assert osp.isfile(osp.join(ROOT, config)), config

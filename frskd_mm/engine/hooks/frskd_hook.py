@@ -49,6 +49,10 @@ class FRSKDHook(Hook):
         ramp_type (str): ``'linear'`` or ``'sigmoid'``.
         by_epoch (bool): Count ``warmup`` and ``ramp`` in epochs (fractional
             within an epoch) instead of iterations.
+        by_ratio (bool): Give ``warmup`` and ``ramp`` as fractions of the
+            whole training (``runner.max_iters``), e.g. ``warmup=2/3,
+            ramp=1/3`` for the paper's VOC recipe at any schedule length.
+            Exclusive with ``by_epoch``.
         stop_on_nonfinite (bool): Raise ``FloatingPointError`` at the first
             iteration with a NaN or infinite loss term. Defaults to True;
             False trains on, as MMEngine does.
@@ -61,6 +65,7 @@ class FRSKDHook(Hook):
                  ramp: float = 0,
                  ramp_type: str = 'linear',
                  by_epoch: bool = False,
+                 by_ratio: bool = False,
                  stop_on_nonfinite: bool = True) -> None:
         if ramp_type not in RAMPS:
             raise ValueError(f'ramp_type must be one of {RAMPS}, got '
@@ -68,15 +73,24 @@ class FRSKDHook(Hook):
         if warmup < 0 or ramp < 0:
             raise ValueError(f'warmup and ramp must be >= 0, got {warmup}, '
                              f'{ramp}.')
+        if by_ratio and by_epoch:
+            raise ValueError('FRSKDHook: by_epoch and by_ratio exclude each '
+                             'other; set one of them.')
+        if by_ratio and (warmup > 1 or ramp > 1):
+            raise ValueError('FRSKDHook(by_ratio=True) takes warmup and ramp '
+                             'as fractions of training in [0, 1], got '
+                             f'{warmup}, {ramp}.')
         self.warmup = warmup
         self.ramp = ramp
         self.ramp_type = ramp_type
         self.by_epoch = by_epoch
+        self.by_ratio = by_ratio
         self.stop_on_nonfinite = stop_on_nonfinite
         self._losses: List[SelfDistillLoss] = []
 
     def scale_at(self, progress: float) -> float:
-        """Distillation factor in [0, 1] after ``progress`` iters/epochs."""
+        """Distillation factor in [0, 1] after ``progress`` iterations,
+        epochs or (``by_ratio``) fraction of training."""
         if progress < self.warmup:
             return 0.0
         if self.ramp == 0:
@@ -108,6 +122,8 @@ class FRSKDHook(Hook):
         if self.by_epoch:
             progress = runner.epoch + batch_idx / max(
                 len(runner.train_dataloader), 1)
+        elif self.by_ratio:
+            progress = runner.iter / max(runner.max_iters, 1)
         else:
             progress = runner.iter
         scale = self.scale_at(progress)

@@ -9,6 +9,7 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from .bifpn_layer import BiFPNLayer
+from .grad_scale import scale_grad
 from .self_teacher_features import SelfTeacherFeatures
 
 
@@ -48,6 +49,12 @@ class FRSKDNeck(BaseModule):
         eval_teacher (bool): Run the self-teacher in eval mode too, so that
             validation can report its accuracy (``TeacherAccuracy``). Costs
             a teacher forward pass per batch. Defaults to False.
+        backbone_grad_scale (float): Factor on the gradient that the
+            self-teacher's losses send back into the backbone through
+            F_1..F_n. 1 is the paper's method (the teacher's CE also trains
+            the backbone); 0 trains the self-teacher on detached features;
+            values in between damp the coupling. Not in the paper: an
+            option of ours (see docs/frskd_study.md). Defaults to 1.
         norm_cfg (dict, optional): Normalisation layers of the self-teacher
             (mmcv names). Defaults to ``dict(type='BN')``, the paper's;
             multi-GPU segmentation configs pass their ``SyncBN`` (MMEngine
@@ -64,6 +71,7 @@ class FRSKDNeck(BaseModule):
                  last_layer_top_down_only: bool = False,
                  channels_last: bool = True,
                  eval_teacher: bool = False,
+                 backbone_grad_scale: float = 1.0,
                  norm_cfg: Optional[dict] = None,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -76,8 +84,12 @@ class FRSKDNeck(BaseModule):
         if width < 1 or depth < 1 or num_layers < 1:
             raise ValueError('width, depth and num_layers must be >= 1, got '
                              f'{width}, {depth}, {num_layers}.')
+        if backbone_grad_scale < 0:
+            raise ValueError('FRSKDNeck.backbone_grad_scale must be >= 0, '
+                             f'got {backbone_grad_scale}.')
         self.in_channels = in_channels
         self.width = width
+        self.backbone_grad_scale = backbone_grad_scale
         self.out_channels = [width * c for c in in_channels]
         self.num_classes = num_classes
         self.eval_teacher = eval_teacher
@@ -113,8 +125,10 @@ class FRSKDNeck(BaseModule):
             return inputs
         if not self._inputs_checked:
             self.check_inputs(inputs)
-        feats = [x.contiguous(memory_format=self.memory_format)
-                 for x in inputs]
+        feats = [
+            scale_grad(x, self.backbone_grad_scale).contiguous(
+                memory_format=self.memory_format) for x in inputs
+        ]
         for layer in self.layers:
             feats = layer(feats)
         logits = None

@@ -210,3 +210,20 @@ def test_segmentation_loss_keys_are_checked_too():
         FRSKDHook().after_train_iter(_LoopRunner(None), 0, outputs=_log_vars(
             **{'decode.loss_ce': 1.0, 'decode.loss_kd': float('nan'),
                'decode.acc_seg': 50.0}))
+
+
+def test_by_ratio_counts_fractions_of_the_whole_training(build_frskd):
+    model = build_frskd()
+    hook = FRSKDHook(warmup=0.5, ramp=0.25, by_ratio=True)
+    runner = _Runner(model, iter=70)
+    runner.max_iters = 100
+    hook.before_train(runner)
+    hook.before_train_iter(runner, batch_idx=0)
+    assert model.head.distill.scale == pytest.approx(0.8)
+    runner.iter = 49
+    hook.before_train_iter(runner, batch_idx=0)
+    assert model.head.distill.scale == 0.0
+    with pytest.raises(ValueError, match='fractions of training'):
+        FRSKDHook(warmup=2, by_ratio=True)
+    with pytest.raises(ValueError, match='exclude each other'):
+        FRSKDHook(by_ratio=True, by_epoch=True)

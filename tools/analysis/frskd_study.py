@@ -409,6 +409,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--jobs', type=int, default=1,
                         help='runs trained at once; each gets cpu_count/jobs '
                         'threads')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads per run (default: cpu_count / '
+                        'jobs); lower it when other jobs share the machine')
     parser.add_argument('--work-dir', default='work_dirs/frskd_study')
     parser.add_argument('--out', default=None,
                         help='prefix of the JSON and PNG written '
@@ -473,7 +476,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                          epochs=job['epochs'], seed=job['seed'],
                          curves=job['curves'],
                          data_root=args.data_root).dump(job['config_file'])
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
         results = list(pool.map(lambda j: run_one(j, threads), jobs))

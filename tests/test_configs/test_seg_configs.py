@@ -64,9 +64,15 @@ def _discover():
 
 
 SEG_CONFIGS = _discover()
+# Our stable recipe (frskd_stable_*) is its paper config plus a schedule:
+# test_stable_configs.py checks it against that config.
+STABLE_CONFIGS = [p for p in SEG_CONFIGS
+                  if osp.basename(p).startswith('frskd_stable_')]
 FRSKD_CONFIGS = [p for p in SEG_CONFIGS
-                 if cached_config(p).get('custom_hooks') is not None]
-BASELINES = [p for p in SEG_CONFIGS if p not in FRSKD_CONFIGS]
+                 if cached_config(p).get('custom_hooks') is not None
+                 and p not in STABLE_CONFIGS]
+BASELINES = [p for p in SEG_CONFIGS
+             if p not in FRSKD_CONFIGS and p not in STABLE_CONFIGS]
 
 # Paper-derived expectations per FRSKD config: (num_classes, crop size,
 # backbone type, arch or depth).

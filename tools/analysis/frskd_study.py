@@ -451,13 +451,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise ValueError('All arms must train on the same images, got '
                          f'{sorted(image_dirs)}.')
     image_dir = image_dirs.pop()
+    # One subset per (fraction, seed), shared by every schedule and arm.
+    subsets = {}
+    for fraction in args.fractions:
+        for seed in args.seeds:
+            ann_file = osp.join(args.work_dir, 'subsets',
+                                f'frac{fraction:g}_seed{seed}.txt')
+            subsets[fraction, seed] = (
+                ann_file, write_subset(image_dir, fraction, seed, ann_file))
     jobs = []
     for epochs in args.epochs:
         for fraction in args.fractions:
             for seed in args.seeds:
-                ann_file = osp.join(args.work_dir, 'subsets',
-                                    f'frac{fraction:g}_seed{seed}.txt')
-                n_train = write_subset(image_dir, fraction, seed, ann_file)
+                ann_file, n_train = subsets[fraction, seed]
                 for name, config, *options in args.arms:
                     jobs.append(dict(
                         arm=name, config=config, options=options,

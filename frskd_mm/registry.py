@@ -1,113 +1,106 @@
-"""Registration of frskd_mm's modules in MMSegmentation's registries.
+"""frskd_mm's registries.
 
-``import frskd_mm`` registers everything in MMPretrain's registries (the
-modules decorate themselves). MMSegmentation is optional: when it can be
-imported, :func:`register_mmseg_modules` (called by ``frskd_mm/__init__``)
-adds the shared building blocks to MMSeg's ``MODELS`` and ``HOOKS`` and
-imports the modules that register themselves in MMSeg's registries
-(:class:`~frskd_mm.models.heads.FRSKDSegHead`, the segmentation datasets).
-Configs with ``default_scope='mmseg'`` then find ``FRSKDNeck``,
-``FRSKDSegHead``, ``AttentionTransferLoss``, ``FitNetLoss`` and
-``FRSKDHook`` by their plain names.
+A module registers itself once, as in MMPretrain or MMSegmentation::
+
+    from frskd_mm.registry import MODELS
+
+    @MODELS.register_module()
+    class MyFeatureLoss(nn.Module):
+        ...
+
+and is then found by its plain name from configs of both tasks
+(``default_scope='mmpretrain'`` or ``'mmseg'``), and as
+``'frskd_mm.MyFeatureLoss'`` from any scope. Each registry here is an
+MMEngine registry (scope ``frskd_mm``, child of MMEngine's root) that also
+puts every module it registers into the registry of the same kind of each
+task package that is installed (:data:`TASK_PACKAGES`); where a task
+package has no registry of that kind (``FUNCTIONS``), into MMEngine's root,
+which every scope searches. Importing the file that defines the module
+registers it; add it to its package's ``__init__`` so that
+``import frskd_mm`` (the configs' ``custom_imports``) imports it.
 """
 import importlib
-import warnings
-from typing import Optional
+from typing import List, Optional, Type, Union
 
-#: Why MMSegmentation cannot be used (None while unknown or when it can).
-_mmseg_error: Optional[str] = None
-_mmseg_checked = False
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+from .utils.packages import package_available
+
+#: The packages whose registries receive frskd_mm's modules (if installed).
+TASK_PACKAGES = ('mmpretrain', 'mmseg')
 
 
-def mmseg_available() -> bool:
-    """Whether MMSegmentation can be imported here.
+class TaskRegistry(Registry):
+    """A registry whose modules are also registered in the task packages.
 
-    A missing ``mmseg`` is silent (classification needs no MMSeg). An MMSeg
-    that is installed but fails to import (e.g. an incompatible mmcv) is
-    reported once with a warning, so ``import frskd_mm`` keeps working for
-    classification while segmentation users learn why ``FRSKDSegHead`` is
-    not registered.
-
-    Returns:
-        bool: True if ``mmseg.registry`` imports.
+    Args:
+        name (str): Registry name, e.g. ``'model'``.
+        parent (Registry): MMEngine's root registry of that kind.
+        attribute (str): Its name in ``<package>.registry``, e.g.
+            ``'MODELS'``.
+        locations (list[str]): Where its modules live (MMEngine imports
+            them when a lookup in this scope misses).
     """
-    global _mmseg_checked, _mmseg_error
-    if not _mmseg_checked:
-        _mmseg_checked = True
-        try:
-            _import_mmseg_registry()
-        except ModuleNotFoundError as e:
-            _mmseg_error = f'mmseg is not installed ({e})'
-            if not (e.name or '').startswith('mmseg'):
-                _warn_broken_mmseg(e)
-        except Exception as e:  # noqa: BLE001 - any import-time failure
-            _mmseg_error = f'mmseg failed to import ({type(e).__name__}: {e})'
-            _warn_broken_mmseg(e)
-    return _mmseg_error is None
+
+    def __init__(self, name: str, parent: Registry, attribute: str,
+                 locations: List[str]) -> None:
+        super().__init__(name, parent=parent, scope='frskd_mm',
+                         locations=locations)
+        self.attribute = attribute
+
+    def task_registries(self) -> List[Registry]:
+        """The registries of this kind in the installed task packages, or
+        MMEngine's root registry when none of them has one."""
+        found = [
+            getattr(importlib.import_module(f'{package}.registry'),
+                    self.attribute, None) for package in TASK_PACKAGES
+            if package_available(package)
+        ]
+        return [r for r in found if r is not None] or [self.parent]
+
+    def _register_module(self,
+                         module: Type,
+                         module_name: Optional[Union[str, List[str]]] = None,
+                         force: bool = False) -> None:
+        super()._register_module(module, module_name, force)
+        names = module_name or module.__name__
+        for name in [names] if isinstance(names, str) else names:
+            for registry in self.task_registries():
+                existing = registry.module_dict.get(name)
+                if existing is module:
+                    continue  # registered already (a module reloaded)
+                if existing is not None and not force:
+                    raise KeyError(
+                        f'{registry.name} (scope {registry.scope!r}) already '
+                        f'has a different {name} from {existing.__module__};'
+                        f' frskd_mm cannot register its own {name} there. '
+                        'Rename one of them.')
+                registry.register_module(name=name, force=True,
+                                         module=module)
 
 
-def _import_mmseg_registry() -> None:
-    importlib.import_module('mmseg.registry')
-
-
-def _warn_broken_mmseg(e: BaseException) -> None:
-    warnings.warn(
-        'MMSegmentation is installed but cannot be imported '
-        f'({type(e).__name__}: {e}); frskd_mm registers its segmentation '
-        'modules (FRSKDSegHead, and FRSKDNeck/FRSKDHook in mmseg\'s '
-        'registries) only when it can. Install a compatible '
-        'mmsegmentation/mmcv (pip install -e ".[seg]") to use them.',
-        stacklevel=3)
-
-
-def register_mmseg_modules() -> None:
-    """Register frskd_mm's modules in MMSegmentation's registries.
-
-    Registers :class:`~frskd_mm.models.necks.FRSKDNeck`,
-    :class:`~frskd_mm.models.losses.AttentionTransferLoss` and
-    :class:`~frskd_mm.models.losses.FitNetLoss` in ``mmseg.registry.MODELS``,
-    :class:`~frskd_mm.engine.hooks.FRSKDHook` in ``mmseg.registry.HOOKS``,
-    and imports :class:`~frskd_mm.models.heads.FRSKDSegHead` (registered in
-    ``mmseg.registry.MODELS`` by its decorator) and the segmentation
-    datasets of :mod:`frskd_mm.datasets` (registered in
-    ``mmseg.registry.DATASETS`` by theirs). Calling it again does nothing.
-
-    Raises:
-        ImportError: If MMSegmentation cannot be imported.
-        KeyError: If MMSeg already has a different module under one of
-            these names.
-    """
-    if not mmseg_available():
-        raise ImportError(
-            f'Cannot register frskd_mm in MMSegmentation: {_mmseg_error}. '
-            'Install it with pip install -e ".[seg]" '
-            '(mmsegmentation>=1.0.0,<1.3.0).')
-    from mmseg.registry import HOOKS as SEG_HOOKS
-    from mmseg.registry import MODELS as SEG_MODELS
-
-    from .datasets import checked_voc, digit_canvas  # noqa: F401 (registers)
-    from .engine.hooks import FRSKDHook
-    from .models.heads import frskd_seg_head  # noqa: F401 (registers)
-    from .models.losses import AttentionTransferLoss, FitNetLoss
-    from .models.necks import FRSKDNeck
-
-    for registry, modules in ((SEG_MODELS, (FRSKDNeck, AttentionTransferLoss,
-                                            FitNetLoss)),
-                              (SEG_HOOKS, (FRSKDHook, ))):
-        for module in modules:
-            _register_once(registry, module)
-
-
-def _register_once(registry, module: type) -> None:
-    """Register ``module`` under its class name unless it already is."""
-    name = module.__name__
-    existing = registry.module_dict.get(name)
-    if existing is module:
-        return
-    if existing is not None:
-        raise KeyError(
-            f'{registry.name} (scope {registry.scope!r}) already has a '
-            f'different {name} from {existing.__module__}; frskd_mm cannot '
-            f'register its own {name} there. Rename or remove the other '
-            'registration.')
-    registry.register_module(module=module)
+#: Models: backbones, necks, heads, losses.
+MODELS = TaskRegistry('model', MMENGINE_MODELS, 'MODELS',
+                      ['frskd_mm.models'])
+#: Hooks.
+HOOKS = TaskRegistry('hook', MMENGINE_HOOKS, 'HOOKS',
+                     ['frskd_mm.engine.hooks'])
+#: Datasets and dataset wrappers.
+DATASETS = TaskRegistry('dataset', MMENGINE_DATASETS, 'DATASETS',
+                        ['frskd_mm.datasets'])
+#: Samplers.
+DATA_SAMPLERS = TaskRegistry('data sampler', MMENGINE_DATA_SAMPLERS,
+                             'DATA_SAMPLERS', ['frskd_mm.datasets.samplers'])
+#: Evaluation metrics.
+METRICS = TaskRegistry('metric', MMENGINE_METRICS, 'METRICS',
+                       ['frskd_mm.evaluation.metrics'])
+#: Functions (collate functions); the Runner looks these up in MMEngine's
+#: root, which is where they go.
+FUNCTIONS = TaskRegistry('function', MMENGINE_FUNCTIONS, 'FUNCTIONS',
+                         ['frskd_mm.datasets'])

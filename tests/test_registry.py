@@ -1,107 +1,128 @@
-"""frskd_mm in MMPretrain's and MMSegmentation's registries."""
+"""frskd_mm's registries: one registration, found from both tasks."""
 import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
+import torch.nn as nn
+from mmengine.registry import FUNCTIONS as ROOT_FUNCTIONS
+from mmengine.registry import DefaultScope
+from mmpretrain.registry import DATASETS as CLS_DATASETS
 from mmpretrain.registry import HOOKS as CLS_HOOKS
+from mmpretrain.registry import METRICS as CLS_METRICS
 from mmpretrain.registry import MODELS as CLS_MODELS
+from mmseg.registry import DATASETS as SEG_DATASETS
 from mmseg.registry import HOOKS as SEG_HOOKS
+from mmseg.registry import METRICS as SEG_METRICS
 from mmseg.registry import MODELS as SEG_MODELS
 
-import frskd_mm
+import frskd_mm  # noqa: F401
 from frskd_mm import registry
 from frskd_mm.engine.hooks import FRSKDHook
-from frskd_mm.models.heads import FRSKDSegHead
+from frskd_mm.models.heads import FRSKDClsHead, FRSKDSegHead
 from frskd_mm.models.losses import AttentionTransferLoss, FitNetLoss
 from frskd_mm.models.necks import FRSKDNeck
 
-SHARED_MODELS = (FRSKDNeck, AttentionTransferLoss, FitNetLoss)
+
+@pytest.mark.parametrize('ours, theirs', [
+    (registry.MODELS, (CLS_MODELS, SEG_MODELS)),
+    (registry.HOOKS, (CLS_HOOKS, SEG_HOOKS)),
+    (registry.DATASETS, (CLS_DATASETS, SEG_DATASETS)),
+    (registry.METRICS, (CLS_METRICS, SEG_METRICS)),
+])
+def test_every_module_is_in_both_task_registries(ours, theirs):
+    assert ours.module_dict  # the kind has modules
+    for name, module in ours.module_dict.items():
+        for registry_ in theirs:
+            assert registry_.module_dict[name] is module, (name, registry_)
 
 
-def test_import_registers_the_shared_modules_in_both_registries():
-    for cls in SHARED_MODELS:
-        assert CLS_MODELS.module_dict[cls.__name__] is cls
-        assert SEG_MODELS.module_dict[cls.__name__] is cls
-    assert CLS_HOOKS.module_dict['FRSKDHook'] is FRSKDHook
-    assert SEG_HOOKS.module_dict['FRSKDHook'] is FRSKDHook
-    # The heads live in their own task's registry only.
-    assert SEG_MODELS.module_dict['FRSKDSegHead'] is FRSKDSegHead
-    assert 'FRSKDSegHead' not in CLS_MODELS.module_dict
-    assert 'FRSKDClsHead' not in SEG_MODELS.module_dict
+def test_known_modules_are_where_configs_look_for_them():
+    for cls in (FRSKDNeck, FRSKDClsHead, FRSKDSegHead, AttentionTransferLoss,
+                FitNetLoss):
+        assert CLS_MODELS.get(cls.__name__) is cls
+        assert SEG_MODELS.get(cls.__name__) is cls
+    assert CLS_HOOKS.get('FRSKDHook') is FRSKDHook
+    assert SEG_HOOKS.get('FRSKDHook') is FRSKDHook
+    # The Runner looks collate functions up in MMEngine's root registry.
+    assert ROOT_FUNCTIONS.get('collate_with_size_check') is \
+        registry.FUNCTIONS.get('collate_with_size_check')
+    # The frskd_mm scope prefix works from any scope.
+    assert CLS_MODELS.get('frskd_mm.FRSKDNeck') is FRSKDNeck
 
 
-def test_register_mmseg_modules_is_idempotent():
-    before = dict(SEG_MODELS.module_dict), dict(SEG_HOOKS.module_dict)
-    frskd_mm.register_mmseg_modules()
-    frskd_mm.register_mmseg_modules()
-    assert (dict(SEG_MODELS.module_dict), dict(SEG_HOOKS.module_dict)) == \
-        before
+def test_a_new_module_is_one_decorator(monkeypatch):
+    """What a newcomer writes: one decorator, built from both scopes."""
+    for r in (registry.MODELS, CLS_MODELS, SEG_MODELS):
+        monkeypatch.setattr(r, '_module_dict', dict(r._module_dict))
+
+    @registry.MODELS.register_module()
+    class MyFeatureLoss(nn.Module):
+
+        def __init__(self, p: int = 2) -> None:
+            super().__init__()
+            self.p = p
+
+    for scope, upstream in (('mmpretrain', CLS_MODELS),
+                            ('mmseg', SEG_MODELS)):
+        with DefaultScope.overwrite_default_scope(scope):
+            built = upstream.build(dict(type='MyFeatureLoss', p=3))
+        assert isinstance(built, MyFeatureLoss) and built.p == 3
+    # The head builds its feature term through the same registry.
+    head = FRSKDClsHead(num_classes=3, in_channels=8,
+                        feature_loss=dict(type='MyFeatureLoss'))
+    assert isinstance(head.distill.feature_loss, MyFeatureLoss)
 
 
 def test_a_different_module_under_our_name_is_reported(monkeypatch):
-    class FRSKDNeck:  # noqa: N801 - an unrelated class with the same name
+    for r in (registry.MODELS, CLS_MODELS, SEG_MODELS):
+        monkeypatch.setattr(r, '_module_dict', dict(r._module_dict))
+
+    class Clash(nn.Module):
         pass
 
-    monkeypatch.setitem(SEG_MODELS._module_dict, 'FRSKDNeck', FRSKDNeck)
-    with pytest.raises(KeyError, match='already has a different FRSKDNeck'):
-        frskd_mm.register_mmseg_modules()
+    SEG_MODELS.register_module(name='ClashingName', module=Clash)
+
+    class Ours(nn.Module):
+        pass
+
+    with pytest.raises(KeyError, match='already has a different '
+                       'ClashingName'):
+        registry.MODELS.register_module(name='ClashingName', module=Ours)
 
 
-def _fresh_check(monkeypatch, error):
-    """Re-run mmseg_available() with ``import mmseg.registry`` failing."""
-    monkeypatch.setattr(registry, '_mmseg_checked', False)
-    monkeypatch.setattr(registry, '_mmseg_error', None)
-
-    def fail():
-        raise error
-
-    monkeypatch.setattr(registry, '_import_mmseg_registry', fail)
-
-
-def test_missing_mmseg_is_silent_and_explained_on_request(monkeypatch,
-                                                          recwarn):
-    _fresh_check(monkeypatch, ModuleNotFoundError("No module named 'mmseg'",
-                                                  name='mmseg'))
-    assert registry.mmseg_available() is False
-    assert not [w for w in recwarn if 'MMSegmentation' in str(w.message)]
-    with pytest.raises(ImportError, match=r'pip install -e "\.\[seg\]"'):
-        registry.register_mmseg_modules()
-
-
-def test_broken_mmseg_warns_instead_of_breaking_import(monkeypatch):
-    _fresh_check(monkeypatch, AssertionError('MMCV==9.9 is incompatible'))
-    with pytest.warns(UserWarning, match='MMCV==9.9 is incompatible'):
-        assert registry.mmseg_available() is False
-    with pytest.raises(ImportError, match='AssertionError'):
-        registry.register_mmseg_modules()
+def test_registering_the_same_module_again_is_harmless(monkeypatch):
+    for r in (registry.MODELS, CLS_MODELS, SEG_MODELS):
+        monkeypatch.setattr(r, '_module_dict', dict(r._module_dict))
+    registry.MODELS.register_module(name='FRSKDNeck', module=FRSKDNeck,
+                                    force=True)
+    assert SEG_MODELS.get('FRSKDNeck') is FRSKDNeck
 
 
 def test_import_frskd_mm_without_mmseg():
-    """A classification-only install: ``import frskd_mm`` still works."""
+    """A classification-only install: ``import frskd_mm`` still works, with
+    no warning, and registers in MMPretrain only."""
     code = textwrap.dedent("""
         import sys, warnings
         sys.modules['mmseg'] = None  # as if not installed
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             import frskd_mm
-        assert not [w for w in caught if 'MMSegmentation' in str(w.message)]
+        assert not [w for w in caught if 'mmseg' in str(w.message)]
         from frskd_mm.models import heads
+        from frskd_mm.utils.packages import package_available, package_error
         from mmpretrain.registry import MODELS, HOOKS
-        assert not frskd_mm.mmseg_available()
+        assert not package_available('mmseg')
         assert 'FRSKDSegHead' not in heads.__all__
         assert not hasattr(heads, 'FRSKDSegHead')
         assert {'FRSKDNeck', 'FRSKDClsHead'} <= set(MODELS.module_dict)
         assert 'FRSKDHook' in HOOKS.module_dict
-        try:
-            frskd_mm.register_mmseg_modules()
-        except ImportError as e:
-            print('ImportError:', e)
+        print('why:', package_error('mmseg'))
         """)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     result = subprocess.run([sys.executable, '-c', code], cwd=root,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert 'ImportError: Cannot register frskd_mm in MMSegmentation' in \
-        result.stdout
+    assert 'why: mmseg is not installed' in result.stdout
+    assert 'mmsegmentation>=1.0.0' in result.stdout

@@ -1,13 +1,13 @@
 """Pascal VOC 2012 (+ SBD aug) that says what is missing (MMSegmentation).
 
 This module imports MMSegmentation; frskd_mm imports it only when MMSeg is
-installed (see ``frskd_mm/registry.py``).
+installed (see ``frskd_mm/datasets/__init__.py``).
 """
 import os.path as osp
 from typing import Optional
 
 from mmseg.datasets import PascalVOCDataset
-from mmseg.registry import DATASETS
+from frskd_mm.registry import DATASETS
 
 _AUG_HINT = (
     'SegmentationClassAug and ImageSets/Segmentation/aug.txt come from the '

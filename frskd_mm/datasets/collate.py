@@ -2,7 +2,7 @@
 from functools import partial
 from typing import Any, Callable, Sequence, Union
 
-from mmengine.registry import FUNCTIONS
+from frskd_mm.registry import FUNCTIONS
 
 from ..utils.data_checks import first_shape_mismatch
 

@@ -1,12 +1,12 @@
 """Digit canvases: the README demo's segmentation data (MMSegmentation).
 
 This module imports MMSegmentation; frskd_mm imports it only when MMSeg is
-installed (see ``frskd_mm/registry.py``).
+installed (see ``frskd_mm/datasets/__init__.py``).
 """
 import os.path as osp
 
 from mmseg.datasets import BaseSegDataset
-from mmseg.registry import DATASETS
+from frskd_mm.registry import DATASETS
 
 # Black background, then ten well separated colours for the digits 0..9.
 PALETTE = [[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25],

@@ -4,7 +4,7 @@ import os.path as osp
 from mmengine.logging import MMLogger
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.datasets.custom import find_folders, get_samples
-from mmpretrain.registry import DATASETS
+from frskd_mm.registry import DATASETS
 
 from ..utils.data_checks import is_hidden
 

@@ -2,7 +2,7 @@
 import os.path as osp
 
 from mmpretrain.datasets import CIFAR10, CIFAR100
-from mmpretrain.registry import DATASETS
+from frskd_mm.registry import DATASETS
 
 
 class _LocalCIFARMixin:

@@ -28,7 +28,7 @@ configs (classification, ``default_scope='mmpretrain'``, or segmentation,
   on the same random batch; median, inter-quartile range and min/max;
 - **peak memory** of a training step (see :func:`measure_step_memory`).
 
-:func:`format_table` renders the result; ``tools/analysis/benchmark.py``
+:func:`format_table` renders the result; ``tools/analysis_tools/benchmark.py``
 is the command-line front end.
 """
 import contextlib

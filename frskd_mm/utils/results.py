@@ -1,6 +1,6 @@
 """Reading a run's final metric and summarising runs over seeds.
 
-Shared by ``tools/demo.py`` and ``tools/analysis/frskd_study.py``.
+Shared by ``tools/demo.py`` and ``tools/analysis_tools/frskd_study.py``.
 """
 import glob
 import json

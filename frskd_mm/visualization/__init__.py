@@ -1,4 +1,4 @@
-"""Figures of what FRSKD does (used by tools/analysis/).
+"""Figures of what FRSKD does (used by tools/analysis_tools/).
 
 ``import frskd_mm`` does not import this package; matplotlib is imported only
 inside the plotting functions, so frskd_mm works without it.

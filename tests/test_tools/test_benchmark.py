@@ -1,4 +1,4 @@
-"""tools/analysis/benchmark.py: what FRSKD costs, baseline vs FRSKD."""
+"""tools/analysis_tools/benchmark.py: what FRSKD costs, baseline vs FRSKD."""
 import json
 import math
 import os.path as osp
@@ -10,7 +10,7 @@ from frskd_mm.utils.benchmark import (infer_input_size, load_config,
                                       run_benchmark, summarize_times)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(ROOT, 'tools/analysis/benchmark.py')
+TOOL = osp.join(ROOT, 'tools/analysis_tools/benchmark.py')
 WRN_BASE = osp.join(ROOT, 'configs/baseline/wrn16_2_cifar100.py')
 WRN_FRSKD = osp.join(ROOT, 'configs/frskd/wrn16_2_cifar100.py')
 SEG = 'efficientnet_b0_voc12aug_512x512.py'
@@ -19,7 +19,7 @@ SEG_FRSKD = osp.join(ROOT, 'configs/frskd', SEG)
 
 
 def _load_tool():
-    return load_tool('tools/analysis/benchmark.py')
+    return load_tool('tools/analysis_tools/benchmark.py')
 
 
 def _check_consistent(result, iters, repeats, batch_size):

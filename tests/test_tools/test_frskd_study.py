@@ -1,4 +1,4 @@
-"""tools/analysis/frskd_study.py: subsets, run configs, statistics and a
+"""tools/analysis_tools/frskd_study.py: subsets, run configs, statistics and a
 tiny grid trained end to end."""
 import json
 import os
@@ -13,7 +13,7 @@ FRSKD = 'configs/demo/frskd_wrn16_2_digits.py'
 
 @pytest.fixture(scope='module')
 def study():
-    return load_tool('tools/analysis/frskd_study.py')
+    return load_tool('tools/analysis_tools/frskd_study.py')
 
 
 def _read_subset(path):

@@ -21,7 +21,7 @@ def tools():
     return dict(train=load_tool('tools/train.py'),
                 test=load_tool('tools/test.py'),
                 export=load_tool('tools/export_student.py'),
-                attention=load_tool('tools/analysis/visualize_attention.py'))
+                attention=load_tool('tools/analysis_tools/visualize_attention.py'))
 
 
 @pytest.fixture(scope='module')

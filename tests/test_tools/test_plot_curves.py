@@ -1,4 +1,4 @@
-"""tools/analysis/plot_curves.py: MMEngine JSON logs -> one PNG."""
+"""tools/analysis_tools/plot_curves.py: MMEngine JSON logs -> one PNG."""
 import json
 import os
 import os.path as osp
@@ -11,12 +11,12 @@ from conftest import load_tool
 from matplotlib.image import imread
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(ROOT, 'tools/analysis/plot_curves.py')
+TOOL = osp.join(ROOT, 'tools/analysis_tools/plot_curves.py')
 ITERS_PER_EPOCH = 20
 
 
 def _tool():
-    return load_tool('tools/analysis/plot_curves.py')
+    return load_tool('tools/analysis_tools/plot_curves.py')
 
 
 pc = _tool()

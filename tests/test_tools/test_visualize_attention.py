@@ -1,4 +1,4 @@
-"""tools/analysis/visualize_attention.py: student vs self-teacher attention."""
+"""tools/analysis_tools/visualize_attention.py: student vs self-teacher attention."""
 import os.path as osp
 
 import numpy as np
@@ -22,7 +22,7 @@ TEN = ['model.head.num_classes=10', 'model.neck.num_classes=10']
 
 
 def _tool():
-    return load_tool('tools/analysis/visualize_attention.py')
+    return load_tool('tools/analysis_tools/visualize_attention.py')
 
 
 def _cfg(path=CONFIG):

@@ -2,7 +2,7 @@
 from typing import Iterator, Optional, Union
 
 from mmengine.dist import get_dist_info, sync_random_seed
-from mmengine.registry import DATA_SAMPLERS
+from frskd_mm.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
 from ...utils.rng import draw_seed

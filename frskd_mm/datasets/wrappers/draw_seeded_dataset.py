@@ -1,7 +1,7 @@
 """Dataset wrapper that runs each draw's data pipeline under its own seed."""
 from typing import Any, Union
 
-from mmengine.registry import DATASETS
+from frskd_mm.registry import DATASETS
 from torch.utils.data import Dataset
 
 from ...utils.rng import seeded_rng

@@ -7,7 +7,7 @@ from typing import List
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.registry import HOOKS
+from frskd_mm.registry import HOOKS
 
 from ...utils import atomic_io
 

@@ -4,7 +4,7 @@ from typing import Iterator, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+from frskd_mm.registry import HOOKS
 
 from ...utils.data_checks import (class_list_difference, first_size_mismatch,
                                   invalid_label_values)

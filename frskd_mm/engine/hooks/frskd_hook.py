@@ -7,7 +7,7 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
-from mmpretrain.registry import HOOKS
+from frskd_mm.registry import HOOKS
 from torch import Tensor
 
 from ...models.losses.self_distill_loss import SelfDistillLoss

@@ -2,7 +2,7 @@
 from typing import Optional, Sequence
 
 from mmpretrain.evaluation import Accuracy
-from mmpretrain.registry import METRICS
+from frskd_mm.registry import METRICS
 
 
 @METRICS.register_module()

@@ -5,7 +5,7 @@ from typing import Sequence, Tuple
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from mmpretrain.registry import MODELS
+from frskd_mm.registry import MODELS
 from torch import Tensor
 
 

@@ -1,9 +1,9 @@
-from ...registry import mmseg_available
+from frskd_mm.utils.packages import package_available
 from .frskd_cls_head import FRSKDClsHead
 from .self_teacher_decoder import SelfTeacherDecoder
 
 __all__ = ['FRSKDClsHead', 'SelfTeacherDecoder']
 
-if mmseg_available():  # the segmentation head needs MMSegmentation
+if package_available('mmseg'):  # the segmentation head needs MMSegmentation
     from .frskd_seg_head import FRSKDSegHead  # noqa: F401
     __all__.append('FRSKDSegHead')

@@ -6,7 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
-from mmpretrain.registry import MODELS
+from frskd_mm.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 

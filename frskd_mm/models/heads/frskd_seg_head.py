@@ -7,9 +7,11 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS
+from mmseg.registry import MODELS as SEG_MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
+
+from frskd_mm.registry import MODELS
 
 from ..losses.self_distill_loss import SelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
@@ -305,7 +307,8 @@ def _build_student(cfg) -> BaseDecodeHead:
             f'an MMSegmentation decode head, e.g. {_EXAMPLE}.')
     name = head_type if isinstance(head_type, str) else getattr(
         head_type, '__name__', repr(head_type))
-    cls = MODELS.get(head_type) if isinstance(head_type, str) else head_type
+    cls = SEG_MODELS.get(head_type) if isinstance(head_type,
+                                                  str) else head_type
     if cls is None:
         raise ValueError(
             f'FRSKDSegHead.student type {name!r} is not in MMSegmentation\'s '
@@ -321,7 +324,7 @@ def _build_student(cfg) -> BaseDecodeHead:
     cfg = cfg.copy()
     cfg.setdefault('_scope_', 'mmseg')
     try:
-        return MODELS.build(cfg)
+        return SEG_MODELS.build(cfg)
     except Exception as e:
         msg = (f'FRSKDSegHead could not build its student decode head '
                f'{name!r}: {e}')

@@ -7,7 +7,7 @@ from typing import Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.registry import MODELS
+from frskd_mm.registry import MODELS
 from torch import Tensor
 
 

@@ -8,7 +8,7 @@ gradient from these two terms.
 from typing import Dict, Optional, Sequence
 
 import torch.nn as nn
-from mmpretrain.registry import MODELS
+from frskd_mm.registry import MODELS
 from torch import Tensor
 
 from .kd_loss import kd_kl_div
@@ -102,10 +102,16 @@ class SelfDistillLoss(nn.Module):
 
 
 def build_feature_loss(cfg: dict) -> nn.Module:
-    """Build the feature term, with an error that lists the known types."""
-    if cfg.get('type') not in MODELS:
+    """Build the feature term, with an error that lists the known types.
+
+    The type is looked up in the running task's registry (which holds
+    frskd_mm's losses too) and, outside a run, in frskd_mm's.
+    """
+    try:
+        return MODELS.build(cfg)
+    except KeyError as e:
         raise KeyError(
-            f"Unknown FRSKD feature loss type {cfg.get('type')!r}: use "
-            "'AttentionTransferLoss' (the paper's) or 'FitNetLoss', or "
-            'register your own nn.Module in MODELS.')
-    return MODELS.build(cfg)
+            f"Unknown FRSKD feature loss type {cfg.get('type')!r} ({e}): "
+            "use 'AttentionTransferLoss' (the paper's) or 'FitNetLoss', or "
+            'register your own nn.Module with '
+            '@frskd_mm.registry.MODELS.register_module().') from e

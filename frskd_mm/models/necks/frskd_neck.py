@@ -5,7 +5,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmpretrain.registry import MODELS
+from frskd_mm.registry import MODELS
 from torch import Tensor
 
 from .bifpn_layer import BiFPNLayer

@@ -31,7 +31,7 @@ records (``tools/test.py``) are ignored. A WORK_DIR may also be one
 ``<timestamp>`` folder or a ``scalars.json`` file, to plot exactly that.
 
 Example:
-    python tools/analysis/plot_curves.py work_dirs/demo/baseline \\
+    python tools/analysis_tools/plot_curves.py work_dirs/demo/baseline \\
         work_dirs/demo/frskd --labels baseline FRSKD --out curves.png
 
 Only the standard library, numpy and matplotlib are needed (no torch). The

@@ -21,7 +21,7 @@ so an interrupted study continues where it stopped.
 
 Example (the study of docs/frskd_study.md)::
 
-    python tools/analysis/frskd_study.py --fractions 0.1 0.25 1 \\
+    python tools/analysis_tools/frskd_study.py --fractions 0.1 0.25 1 \\
         --epochs 10 30 --seeds 0 1 2 --jobs 2 --out docs/study/digits
 
 Arms (default: baseline, FRSKD with the paper's settings and our stable
@@ -492,7 +492,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     out = args.out or osp.join(args.work_dir, 'study')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     report = dict(
-        command='python tools/analysis/frskd_study.py ' + shlex.join(
+        command='python tools/analysis_tools/frskd_study.py ' + shlex.join(
             sys.argv[1:] if argv is None else argv),
         metric=METRIC, reference=args.reference,
         arms={a[0]: dict(config=a[1], options=a[2:]) for a in args.arms},

@@ -17,7 +17,7 @@ dropped) or, for pipelines without one (CIFAR configs, whose datasets hold
 RGB arrays), with ``mmcv.imread`` in RGB order.
 
 Example:
-    python tools/analysis/visualize_attention.py \\
+    python tools/analysis_tools/visualize_attention.py \\
         configs/demo/frskd_wrn16_2_digits.py \\
         work_dirs/demo/frskd/epoch_8.pth \\
         data/digits/test/0/0036.png data/digits/test/3/*.png \\

@@ -12,7 +12,7 @@ tools/train.py it raises glibc's malloc thresholds for both models
 (:mod:`frskd_mm.utils.allocator`); ``FRSKD_MALLOC_TUNING=0`` turns that off.
 
 Example:
-    python tools/analysis/benchmark.py configs/baseline/resnet18_cifar100.py \\
+    python tools/analysis_tools/benchmark.py configs/baseline/resnet18_cifar100.py \\
         configs/frskd/resnet18_cifar100.py --batch-size 64 --threads 2 \\
         --iters 10 --warmup 3 --device cpu --out benchmark_resnet18.json
 """

@@ -18,13 +18,11 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from frskd_mm.apis import (student_config,  # noqa: E402
-                           student_state_dict, training_state_dict)
-from frskd_mm.utils import load_checkpoint_file, setup_task  # noqa: E402
+from frskd_mm.apis import export_student  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -41,35 +39,18 @@ def parse_args(argv=None):
 
 def export(config: str, checkpoint: str, out_dir: str, name: str = None,
            cfg_options: dict = None):
-    """Write the student config and checkpoint; return their paths."""
-    from mmengine.registry import MODELS, DefaultScope
-
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    task = setup_task(cfg)
-    plain_cfg, needs_frskd = student_config(cfg)
-
-    ckpt = load_checkpoint_file(checkpoint, map_location='cpu')
-    state = training_state_dict(ckpt, checkpoint)
-    student = student_state_dict(state, task)
-    # Loading strictly into the plain model proves the split is complete.
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
-        model = MODELS.build(plain_cfg.model)
-    model.load_state_dict(student, strict=True)
-
+    """Write the student config and checkpoint; return their paths, the
+    number of tensors removed and whether the config imports frskd_mm."""
+    plain_cfg, student, meta, removed, needs_frskd = export_student(
+        config, checkpoint, cfg_options)
     name = name or osp.splitext(osp.basename(config))[0]
     os.makedirs(out_dir, exist_ok=True)
     cfg_path = osp.join(out_dir, f'{name}_student.py')
     ckpt_path = osp.join(out_dir, f'{name}_student.pth')
     plain_cfg.dump(cfg_path)
-    meta = dict(ckpt.get('meta', {}))
     meta['frskd_export'] = dict(source_config=config,
                                 source_checkpoint=checkpoint)
-    torch.save(dict(state_dict=student,
-                    meta=dict(dataset_meta=meta.get('dataset_meta', {}),
-                              frskd_export=meta['frskd_export'])), ckpt_path)
-    removed = len(state) - len(student)
+    torch.save(dict(state_dict=student.state_dict(), meta=meta), ckpt_path)
     return cfg_path, ckpt_path, removed, needs_frskd
 
 

@@ -14,23 +14,21 @@ For segmentation configs (``default_scope='mmseg'``) ``--out``, ``--show``,
 import argparse
 import os.path as osp
 import sys
-from copy import deepcopy
 from typing import List, Optional
 
 import mmengine
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.evaluator import DumpResults
+from mmengine.config import Config, DictAction
 
 # Let `python tools/test.py` import frskd_mm from this checkout.
 _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.utils import (setup_distributed, setup_task,  # noqa: E402
-                            tune_cpu_allocator)
+from frskd_mm.tasks import TaskAdapter, get_task  # noqa: E402
+from frskd_mm.utils import setup_distributed, tune_cpu_allocator  # noqa: E402
 from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
                                    add_run_guards, apply_dataloader_defaults,
-                                   build_runner, dataloader_defaults,
+                                   build_runner,
                                    drop_idle_persistent_workers,
                                    export_local_rank, set_work_dir)
 
@@ -100,80 +98,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def _visualization_hook(cfg: Config) -> ConfigDict:
-    hooks = cfg.get('default_hooks', None) or {}
-    if 'visualization' not in hooks:
-        raise ValueError(
-            '--show/--show-dir need a visualization hook: add '
-            "default_hooks.visualization=dict(type='VisualizationHook') "
-            "(classification) or dict(type='SegVisualizationHook') "
-            '(segmentation) to the config.')
-    return hooks['visualization']
-
-
-def _set_cls_visualization(cfg: Config, args: argparse.Namespace) -> None:
-    hook = _visualization_hook(cfg)
-    hook.enable = True
-    hook.show = args.show
-    hook.wait_time = args.wait_time
-    hook.out_dir = args.show_dir
-    hook.interval = args.interval
-
-
-def _set_seg_visualization(cfg: Config, args: argparse.Namespace) -> None:
-    hook = _visualization_hook(cfg)
-    hook.draw = True
-    hook.interval = args.interval
-    if args.show:
-        hook.show = True
-        hook.wait_time = args.wait_time
-    if args.show_dir:
-        cfg.visualizer.save_dir = args.show_dir
-
-
-def _set_cls_tta(cfg: Config) -> None:
-    if 'tta_model' not in cfg:
-        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
-    if 'tta_pipeline' not in cfg:
-        test_pipeline = cfg.test_dataloader.dataset.pipeline
-        cfg.tta_pipeline = deepcopy(test_pipeline)
-        cfg.tta_pipeline[-1] = dict(
-            type='TestTimeAug',
-            transforms=[
-                [
-                    dict(type='RandomFlip', prob=1.),
-                    dict(type='RandomFlip', prob=0.)
-                ],
-                [test_pipeline[-1]],
-            ])
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-
-
-def _set_seg_tta(cfg: Config) -> None:
-    missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
-    if missing:
-        raise ValueError(
-            f'--tta for segmentation needs {missing} in the config, e.g. '
-            "tta_model = dict(type='SegTTAModel') and a tta_pipeline with "
-            "a TestTimeAug transform (see MMSegmentation's configs).")
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-
-
 def merge_args(cfg: Config, args: argparse.Namespace,
-               task: str = 'classification') -> Config:
+               task: Optional[TaskAdapter] = None) -> Config:
     """Merge the command-line arguments into ``cfg``.
 
     Args:
         cfg (Config): The loaded config.
         args (argparse.Namespace): Parsed arguments, see :func:`parse_args`.
-        task (str): ``'classification'`` or ``'segmentation'``, from
-            :func:`frskd_mm.utils.setup_task`.
+        task (TaskAdapter, optional): The config's task; default
+            :func:`frskd_mm.tasks.get_task` of ``cfg``.
 
     Returns:
         Config: ``cfg``, edited in place.
     """
+    task = task or get_task(cfg)
     cfg.launcher = args.launcher
 
     set_work_dir(cfg, args.work_dir, args.config)
@@ -183,26 +121,11 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     if args.amp:
         cfg.test_cfg.fp16 = True
 
-    if args.show or args.show_dir is not None:
-        if task == 'segmentation':
-            _set_seg_visualization(cfg, args)
-        else:
-            _set_cls_visualization(cfg, args)
-
-    if args.tta:
-        if task == 'segmentation':
-            _set_seg_tta(cfg)
-        else:
-            _set_cls_tta(cfg)
-
-    if args.out is not None and task == 'segmentation' and \
-            args.out_item in ('pred', None):
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
+    task.configure_test(cfg, args)
 
     apply_dataloader_defaults(
         cfg, ['test_dataloader'],
-        dataloader_defaults(task, persistent_workers=False),
+        task.dataloader_defaults(training=False),
         dict(pin_memory=False) if args.no_pin_memory else None)
 
     if args.cfg_options is not None:
@@ -221,15 +144,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
                          'path of the output file before using `--out-item`.')
 
     cfg = Config.fromfile(args.config)
-    task = setup_task(cfg)
+    task = get_task(cfg)
+    task.setup()
     cfg = merge_args(cfg, args, task)
     setup_distributed(cfg, args.launcher)
 
     runner = build_runner(cfg)
-    if args.out and args.out_item in ('pred', None) and \
-            task == 'classification':
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
+    task.configure_test_runner(runner, args)
 
     metrics = runner.test()
 

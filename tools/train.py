@@ -28,11 +28,11 @@ _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.utils import (setup_distributed, setup_task,  # noqa: E402
-                            tune_cpu_allocator)
+from frskd_mm.tasks import TaskAdapter, get_task  # noqa: E402
+from frskd_mm.utils import setup_distributed, tune_cpu_allocator  # noqa: E402
 from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
                                    add_run_guards, apply_dataloader_defaults,
-                                   build_runner, dataloader_defaults,
+                                   build_runner,
                                    drop_idle_persistent_workers,
                                    export_local_rank, resolve_resume,
                                    set_work_dir)
@@ -88,18 +88,19 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def merge_args(cfg: Config, args: argparse.Namespace,
-               task: str = 'classification') -> Config:
+               task: Optional[TaskAdapter] = None) -> Config:
     """Merge the command-line arguments into ``cfg``.
 
     Args:
         cfg (Config): The loaded config.
         args (argparse.Namespace): Parsed arguments, see :func:`parse_args`.
-        task (str): ``'classification'`` or ``'segmentation'``, from
-            :func:`frskd_mm.utils.setup_task`.
+        task (TaskAdapter, optional): The config's task; default
+            :func:`frskd_mm.tasks.get_task` of ``cfg``.
 
     Returns:
         Config: ``cfg``, edited in place.
     """
+    task = task or get_task(cfg)
     cfg.launcher = args.launcher
 
     set_work_dir(cfg, args.work_dir, args.config)
@@ -136,7 +137,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     if args.no_persistent_workers:
         overrides['persistent_workers'] = False
     apply_dataloader_defaults(
-        cfg, fields, dataloader_defaults(task, persistent_workers=True),
+        cfg, fields, task.dataloader_defaults(training=True),
         overrides)
 
     if args.cfg_options is not None:
@@ -159,7 +160,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     tune_cpu_allocator()
 
     cfg = Config.fromfile(args.config)
-    task = setup_task(cfg)
+    task = get_task(cfg)
+    task.setup()
     cfg = merge_args(cfg, args, task)
     resolve_resume(cfg)
     setup_distributed(cfg, args.launcher)

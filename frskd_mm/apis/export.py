@@ -1,91 +1,23 @@
 """Turn an FRSKD model into the plain student that upstream packages load.
 
-Key names make the split a matter of prefixes: the self-teacher is
-``neck.*``; the distillation modules are ``head.distill.*`` (classification)
-or ``decode_head.teacher.*`` / ``decode_head.distill.*`` (segmentation); the
+Key names make the split a matter of prefixes, which each task's adapter
+knows (:mod:`frskd_mm.tasks`): the self-teacher is ``neck.*``; the
+distillation modules are ``head.distill.*`` (classification) or
+``decode_head.teacher.*`` / ``decode_head.distill.*`` (segmentation); the
 segmentation student decoder is ``decode_head.student.*`` and becomes the
 plain model's ``decode_head.*``.
 """
 import copy
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
+import torch.nn as nn
 from mmengine.config import Config
 
+from ..registry import MODELS
+from ..tasks import TaskAdapter, get_task
+from ..utils.checkpoint import load_checkpoint_file
 from ..utils.runner import strip_run_guards
-from ..utils.task import get_task
-
-# Per task: the prefixes dropped, and the prefix renamed for the student.
-TRAINING_ONLY_PREFIXES = {
-    'classification': ('neck.', 'head.distill.'),
-    'segmentation': ('neck.', 'decode_head.teacher.', 'decode_head.distill.'),
-}
-STUDENT_RENAMES = {
-    'classification': {},
-    'segmentation': {'decode_head.student.': 'decode_head.'},
-}
-# frskd_mm datasets and the upstream classes they specialise.
-PLAIN_DATASETS = {
-    'LocalCIFAR10': 'CIFAR10',
-    'LocalCIFAR100': 'CIFAR100',
-    'ImageFolder': 'CustomDataset',
-    'CheckedPascalVOCDataset': 'PascalVOCDataset',
-    'DigitCanvasDataset': 'BaseSegDataset',
-}
-
-
-def training_state_dict(checkpoint, source: str = 'The checkpoint') -> Dict:
-    """The FRSKD model's state dict from a loaded training checkpoint.
-
-    Accepts a Runner checkpoint (``state_dict`` inside) or a bare state
-    dict, with or without the ``module.`` prefix of DDP-wrapped models
-    (stripped as MMEngine's ``load_checkpoint`` does).
-
-    Args:
-        checkpoint: What :func:`frskd_mm.utils.load_checkpoint_file`
-            returned.
-        source (str): The checkpoint's path, for messages.
-
-    Raises:
-        ValueError: If it holds no self-teacher (``neck.*``): a baseline
-            checkpoint, an exported student, or another run's.
-    """
-    state = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else checkpoint
-    if not isinstance(state, dict) or not state:
-        raise ValueError(f'{source} holds no state dict.')
-    state = {(k[len('module.'):] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    if not any(k.startswith('neck.') for k in state):
-        raise ValueError(
-            f'{source} has no self-teacher (no neck.* tensors): it is a '
-            'baseline checkpoint or an already exported student, not one '
-            'of an FRSKD run. Wrong work dir? Pass the checkpoint '
-            'that the FRSKD config trained (work_dirs/<frskd config>/'
-            'epoch_<N>.pth or iter_<N>.pth).')
-    return state
-
-
-def student_state_dict(state_dict: Dict,
-                       task: str = 'classification') -> Dict:
-    """Drop the self-teacher and distillation tensors, rename the student's.
-
-    Args:
-        state_dict (dict): The FRSKD model's state dict.
-        task (str): ``'classification'`` or ``'segmentation'``.
-
-    Returns:
-        dict: The state dict of the plain student model.
-    """
-    dropped = TRAINING_ONLY_PREFIXES[task]
-    student = {}
-    for key, value in state_dict.items():
-        if key.startswith(dropped):
-            continue
-        for old, new in STUDENT_RENAMES[task].items():
-            if key.startswith(old):
-                key = new + key[len(old):]
-        student[key] = value
-    return student
+from .model import init_model, load_config
 
 
 def student_config(cfg: Config) -> Tuple[Config, bool]:
@@ -107,42 +39,25 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
         ``frskd_mm`` (its backbone is one of ours, e.g. WideResNetCIFAR).
     """
     task = get_task(cfg)
+    if not task.is_frskd_config(cfg):
+        head = (cfg.get('model', None) or {}).get(task.head_key, None) or {}
+        raise ValueError(
+            f'export_student expects an FRSKD {task.name} config '
+            f"(model.{task.head_key}.type == '{task.frskd_head}'), got "
+            f"{head.get('type')!r}.")
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
-    model = plain['model']
-    if task == 'classification':
-        head = model.get('head', {})
-        if head.get('type') != 'FRSKDClsHead':
-            raise ValueError(
-                'export_student expects an FRSKD classification config '
-                "(model.head.type == 'FRSKDClsHead'), got "
-                f"{head.get('type')!r}.")
-        model['neck'] = dict(type='GlobalAveragePooling')
-        model['head'] = dict(
-            type='LinearClsHead',
-            num_classes=head['num_classes'],
-            in_channels=head['in_channels'],
-            loss=head.get('loss',
-                          dict(type='CrossEntropyLoss', loss_weight=1.0)),
-            topk=head.get('topk', (1, )))
-    else:
-        head = model.get('decode_head', {})
-        if head.get('type') != 'FRSKDSegHead':
-            raise ValueError(
-                'export_student expects an FRSKD segmentation config '
-                "(model.decode_head.type == 'FRSKDSegHead'), got "
-                f"{head.get('type')!r}.")
-        model.pop('neck', None)
-        model['decode_head'] = head['student']
+    model = task.student_model_config(plain['model'])
     strip_run_guards(plain)  # a config dumped by tools/train.py has them
     plain['custom_hooks'] = [
         hook for hook in plain.get('custom_hooks', [])
         if hook.get('type') != 'FRSKDHook'
     ]
-    _replace_dataset_types(plain)
-    if plain.get('dataset_type') in PLAIN_DATASETS:
-        plain['dataset_type'] = PLAIN_DATASETS[plain['dataset_type']]
+    _replace_dataset_types(plain, task)
+    if plain.get('dataset_type') in task.plain_datasets:
+        plain['dataset_type'] = task.plain_datasets[plain['dataset_type']]
 
-    needs_frskd = _is_frskd_module(model['backbone']['type'], task)
+    backbone = model['backbone']['type']
+    needs_frskd = isinstance(backbone, str) and backbone in MODELS.module_dict
     if needs_frskd:
         plain['custom_imports'] = dict(
             imports=['frskd_mm.models.backbones'], allow_failed_imports=False)
@@ -151,42 +66,87 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     return Config(plain), needs_frskd
 
 
-def _is_frskd_module(type_name: str, task: str) -> bool:
-    import frskd_mm  # noqa: F401  (the registry must know our modules)
-    if task == 'classification':
-        from mmpretrain.registry import MODELS
-    else:
-        from mmseg.registry import MODELS
-    cls = MODELS.get(type_name) if isinstance(type_name, str) else type_name
-    return cls is not None and cls.__module__.startswith('frskd_mm')
+def student_state_dict(state_dict: Dict, task: TaskAdapter) -> Dict:
+    """Drop the self-teacher and distillation tensors, rename the student's.
 
+    Args:
+        state_dict (dict): The FRSKD model's state dict.
+        task (TaskAdapter): The config's task, from
+            :func:`frskd_mm.tasks.get_task`.
 
-def _plain_dataset_defaults(type_name: str) -> Dict:
-    """What an upstream parent class needs to read one of our datasets.
-
-    Only :class:`DigitCanvasDataset` differs from its parent beyond checks:
-    its classes, palette and ``.png`` images (``BaseSegDataset`` has no
-    classes and reads ``.jpg``).
+    Returns:
+        dict: The state dict of the plain student model.
     """
-    if type_name != 'DigitCanvasDataset':
-        return {}
-    from ..datasets.digit_canvas import DigitCanvasDataset
-    meta = DigitCanvasDataset.METAINFO
-    return dict(
-        img_suffix='.png',
-        seg_map_suffix='.png',
-        metainfo=dict(classes=list(meta['classes']),
-                      palette=[list(c) for c in meta['palette']]))
+    return task.student_state_dict(state_dict)
 
 
-def _replace_dataset_types(node) -> None:
+def export_student(config: str, checkpoint: str,
+                   cfg_options: Optional[dict] = None
+                   ) -> Tuple[Config, nn.Module, Dict, int, bool]:
+    """The plain student of an FRSKD run, loaded and checked.
+
+    Builds the FRSKD model, loads ``checkpoint`` strictly into it, keeps the
+    student's tensors and loads them strictly into the plain student model:
+    a split that misses or leaves over a tensor fails here.
+
+    Args:
+        config (str): The FRSKD training config.
+        checkpoint (str): A checkpoint of that config's model.
+        cfg_options (dict, optional): Overrides of the config.
+
+    Returns:
+        tuple: ``(plain_cfg, student_model, meta, removed, needs_frskd)``:
+        the student config, the plain model holding the weights, the
+        checkpoint's ``meta``, the number of tensors removed, and whether
+        the student config still imports frskd_mm.
+
+    Raises:
+        ValueError: If the checkpoint has no self-teacher (a baseline
+            checkpoint or an exported student) or the config is not FRSKD.
+    """
+    cfg = load_config(config, cfg_options)
+    task = get_task(cfg)
+    plain_cfg, needs_frskd = student_config(cfg)
+    try:
+        model = init_model(cfg, checkpoint)
+    except RuntimeError as e:
+        if not _has_self_teacher(checkpoint):
+            raise ValueError(
+                f'{checkpoint} has no self-teacher (no neck.* tensors): it '
+                'is a baseline checkpoint or an already exported student, '
+                'not one of an FRSKD run. Wrong work dir? Pass the '
+                'checkpoint that the FRSKD config trained (work_dirs/<frskd '
+                'config>/epoch_<N>.pth or iter_<N>.pth).') from e
+        raise
+    state = model.state_dict()
+    student = task.student_state_dict(state)
+    plain = task.build_model(plain_cfg)
+    plain.load_state_dict(student, strict=True)
+    meta = getattr(model, 'dataset_meta', None)
+    return plain_cfg, plain, dict(dataset_meta=meta or {}), \
+        len(state) - len(student), needs_frskd
+
+
+def _has_self_teacher(checkpoint: str) -> bool:
+    """Whether the checkpoint holds any ``neck.*`` tensor (DDP or not)."""
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
+
+
+def _replace_dataset_types(node, task: TaskAdapter) -> None:
     if isinstance(node, dict):
-        if node.get('type') in PLAIN_DATASETS:
-            for key, value in _plain_dataset_defaults(node['type']).items():
+        name = node.get('type')
+        if isinstance(name, str) and name in task.plain_datasets:
+            for key, value in task.plain_dataset_defaults(name).items():
                 node.setdefault(key, value)
-            node['type'] = PLAIN_DATASETS[node['type']]
+            node['type'] = task.plain_datasets[name]
         for value in node.values():
-            _replace_dataset_types(value)
+            _replace_dataset_types(value, task)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            _replace_dataset_types(value)
+            _replace_dataset_types(value, task)
+
+
+__all__ = ['export_student', 'student_config',
+           'student_state_dict']

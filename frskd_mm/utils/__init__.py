@@ -7,12 +7,11 @@ from .checkpoint import (UnsafeCheckpointError, find_resume_checkpoint,
 from .distributed import (CPU_MODEL_WRAPPER, configure_cpu_distributed,
                           init_cpu_process_group, needs_cpu_distributed,
                           setup_distributed)
-from .task import TASKS, get_task, setup_task
 
 __all__ = [
     'UnsafeCheckpointError', 'find_resume_checkpoint', 'load_checkpoint_file',
     'mmengine_safe_globals', 'use_safe_checkpoint_loading',
     'CPU_MODEL_WRAPPER', 'configure_cpu_distributed',
     'init_cpu_process_group', 'needs_cpu_distributed', 'setup_distributed',
-    'TASKS', 'get_task', 'setup_task', 'tune_cpu_allocator'
+    'tune_cpu_allocator'
 ]

@@ -1,7 +1,8 @@
 """Pieces shared by tools/train.py and tools/test.py.
 
 Both tools follow MMPretrain's command line; what they have in common
-(launcher flags, work directory, dataloader defaults, the run-time guards,
+(launcher flags, work directory, applying dataloader defaults, the
+run-time guards,
 resolving ``--resume``, building the runner) lives here so that the two
 stay in step. The guards' hooks, samplers and datasets are named by their
 registered type names, so this module imports nothing above ``utils``.
@@ -13,7 +14,6 @@ import os.path as osp
 from copy import deepcopy
 from typing import Iterable, Optional
 
-import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -48,22 +48,6 @@ def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config_path))[0])
-
-
-def dataloader_defaults(task: str, persistent_workers: bool) -> ConfigDict:
-    """MMPretrain's tool defaults for classification dataloaders.
-
-    ``pin_memory`` when CUDA is available, ``default_collate`` and, for
-    training, ``persistent_workers``; segmentation keeps MMSegmentation's
-    defaults (``pseudo_collate``), so it gets none.
-    """
-    if task != 'classification':
-        return ConfigDict()
-    defaults = ConfigDict(pin_memory=torch.cuda.is_available(),
-                          collate_fn=dict(type='default_collate'))
-    if persistent_workers:
-        defaults.persistent_workers = True
-    return defaults
 
 
 def apply_dataloader_defaults(cfg: Config, fields: Iterable[str],

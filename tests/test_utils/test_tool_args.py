@@ -64,7 +64,7 @@ def _seg_cfg() -> Config:
 
 def test_train_defaults(train_tool):
     args = train_tool.parse_args(['configs/frskd/wrn16_2_cifar100.py'])
-    cfg = train_tool.merge_args(_cls_cfg(), args, 'classification')
+    cfg = train_tool.merge_args(_cls_cfg(), args)
     assert cfg.work_dir == osp.join('./work_dirs', 'wrn16_2_cifar100')
     assert cfg.launcher == 'none'
     assert 'resume' not in cfg
@@ -143,7 +143,7 @@ def test_train_cfg_options_and_zero_workers(train_tool):
 def test_train_segmentation_keeps_mmseg_dataloaders(train_tool):
     args = train_tool.parse_args(['seg.py', '--no-persistent-workers',
                                   '--amp', '--resume'])
-    cfg = train_tool.merge_args(_seg_cfg(), args, 'segmentation')
+    cfg = train_tool.merge_args(_seg_cfg(), args)
     assert cfg.train_dataloader.collate_fn == dict(  # MMSeg's default
         type='collate_with_size_check', collate_fn=dict(type='pseudo_collate'))
     assert cfg.train_dataloader.persistent_workers is False
@@ -153,7 +153,7 @@ def test_train_segmentation_keeps_mmseg_dataloaders(train_tool):
 
 def test_test_defaults(test_tool):
     args = test_tool.parse_args(['x/cfg.py', 'w/epoch_3.pth'])
-    cfg = test_tool.merge_args(_cls_cfg(), args, 'classification')
+    cfg = test_tool.merge_args(_cls_cfg(), args)
     assert cfg.load_from == 'w/epoch_3.pth'
     assert cfg.work_dir == osp.join('./work_dirs', 'cfg')
     assert cfg.test_dataloader.collate_fn == dict(
@@ -166,7 +166,7 @@ def test_test_show_dir_and_amp(test_tool):
     args = test_tool.parse_args([
         'cfg.py', 'c.pth', '--show-dir', 'vis', '--interval', '5', '--amp'
     ])
-    cfg = test_tool.merge_args(_cls_cfg(), args, 'classification')
+    cfg = test_tool.merge_args(_cls_cfg(), args)
     hook = cfg.default_hooks.visualization
     assert hook.enable is True and hook.out_dir == 'vis'
     assert hook.interval == 5 and hook.show is False
@@ -178,12 +178,12 @@ def test_test_show_dir_needs_a_visualization_hook(test_tool):
     cfg = _cls_cfg()
     cfg.default_hooks = dict()
     with pytest.raises(ValueError, match='VisualizationHook'):
-        test_tool.merge_args(cfg, args, 'classification')
+        test_tool.merge_args(cfg, args)
 
 
 def test_test_tta_classification(test_tool):
     args = test_tool.parse_args(['cfg.py', 'c.pth', '--tta'])
-    cfg = test_tool.merge_args(_cls_cfg(), args, 'classification')
+    cfg = test_tool.merge_args(_cls_cfg(), args)
     assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'
     assert cfg.model.module.type == 'ImageClassifier'
     assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
@@ -192,7 +192,7 @@ def test_test_tta_classification(test_tool):
 def test_test_segmentation(test_tool):
     args = test_tool.parse_args(
         ['seg.py', 'c.pth', '--out', 'masks', '--show-dir', 'vis'])
-    cfg = test_tool.merge_args(_seg_cfg(), args, 'segmentation')
+    cfg = test_tool.merge_args(_seg_cfg(), args)
     assert cfg.test_evaluator.output_dir == 'masks'
     assert cfg.test_evaluator.keep_results is True
     assert cfg.default_hooks.visualization.draw is True
@@ -202,7 +202,7 @@ def test_test_segmentation(test_tool):
 
     args = test_tool.parse_args(['seg.py', 'c.pth', '--tta'])
     with pytest.raises(ValueError, match='tta_model'):
-        test_tool.merge_args(_seg_cfg(), args, 'segmentation')
+        test_tool.merge_args(_seg_cfg(), args)
 
 
 def test_test_out_item_needs_out(test_tool):

@@ -1,0 +1,125 @@
+"""Semantic segmentation on MMSegmentation."""
+import copy
+from argparse import Namespace
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config, ConfigDict
+
+from .base import TaskAdapter, visualization_hook
+
+
+class SegmentationTask(TaskAdapter):
+    """MMSegmentation semantic segmentation: ``FRSKDSegHead`` as
+    ``model.decode_head``.
+
+    The deployed student is the segmentor with the FRSKD head's nested
+    ``student`` decode head and no neck; the self-teacher (``neck.*``), its
+    decoder (``decode_head.teacher.*``) and the distillation modules
+    (``decode_head.distill.*``) are training-only.
+    """
+
+    name = 'segmentation'
+    scope = 'mmseg'
+    head_key = 'decode_head'
+    frskd_head = 'FRSKDSegHead'
+    training_only_prefixes = ('neck.', 'decode_head.teacher.',
+                              'decode_head.distill.')
+    student_renames = {'decode_head.student.': 'decode_head.'}
+    plain_datasets = {
+        'CheckedPascalVOCDataset': 'PascalVOCDataset',
+        'DigitCanvasDataset': 'BaseSegDataset',
+    }
+
+    def build_model(self, cfg: Config) -> nn.Module:
+        from mmseg.apis import init_model
+
+        # init_model edits its config: no training config, no pretrained
+        # weights fetched by init_cfg.
+        return init_model(copy.deepcopy(cfg), device='cpu')
+
+    def student_model_config(self, model: dict) -> dict:
+        head = model.get('decode_head', {})
+        model.pop('neck', None)
+        model['decode_head'] = head['student']
+        return model
+
+    def plain_dataset_defaults(self, type_name: str) -> Dict:
+        """``DigitCanvasDataset`` for ``BaseSegDataset``: its classes,
+        palette and ``.png`` images (``BaseSegDataset`` reads ``.jpg``)."""
+        if type_name != 'DigitCanvasDataset':
+            return {}
+        from ..datasets.digit_canvas import DigitCanvasDataset
+        meta = DigitCanvasDataset.METAINFO
+        return dict(
+            img_suffix='.png',
+            seg_map_suffix='.png',
+            metainfo=dict(classes=list(meta['classes']),
+                          palette=[list(c) for c in meta['palette']]))
+
+    def input_size(self, cfg: Config) -> Optional[Tuple[int, int]]:
+        """``model.data_preprocessor.size`` (every input is padded to it),
+        else ``crop_size``."""
+        model = cfg.get('model', None) or {}
+        size = (model.get('data_preprocessor', None) or {}).get('size')
+        if size is None:
+            size = cfg.get('crop_size', None)
+        if size is None:
+            return None
+        return (size, size) if isinstance(size, int) else tuple(size)
+
+    def set_input_size(self, cfg: Config, size: Tuple[int, int]) -> None:
+        """Pad to ``size`` instead of the config's crop."""
+        for holder in (cfg.get('model', {}), cfg):
+            pre = holder.get('data_preprocessor') if holder else None
+            if pre is not None and pre.get('size') is not None:
+                pre['size'] = tuple(size)
+
+    def make_batch(self, batch_size: int, size: Tuple[int, int],
+                   num_classes: int, generator: torch.Generator) -> dict:
+        """``inputs``: list of (3, H, W) uint8; ``SegDataSample`` s with
+        ``gt_sem_seg`` (1, H, W)."""
+        from mmengine.structures import PixelData
+        from mmseg.structures import SegDataSample
+        h, w = size
+        images = torch.randint(0, 256, (batch_size, 3, h, w),
+                               generator=generator, dtype=torch.uint8)
+        labels = torch.randint(0, num_classes, (batch_size, 1, h, w),
+                               generator=generator)
+        samples = []
+        for label in labels:
+            sample = SegDataSample(metainfo=dict(img_shape=(h, w),
+                                                 ori_shape=(h, w)))
+            sample.gt_sem_seg = PixelData(data=label)
+            samples.append(sample)
+        return dict(inputs=list(images), data_samples=samples)
+
+    def configure_test(self, cfg: Config, args: Namespace) -> None:
+        """As MMSegmentation 1.2.2's tool: ``--out`` is a directory for the
+        predicted masks; ``--tta`` needs ``tta_model`` and
+        ``tta_pipeline``."""
+        if args.show or args.show_dir is not None:
+            hook = visualization_hook(cfg,
+                                      "dict(type='SegVisualizationHook')")
+            hook.draw = True
+            hook.interval = args.interval
+            if args.show:
+                hook.show = True
+                hook.wait_time = args.wait_time
+            if args.show_dir:
+                cfg.visualizer.save_dir = args.show_dir
+        if args.tta:
+            missing = [k for k in ('tta_model', 'tta_pipeline')
+                       if k not in cfg]
+            if missing:
+                raise ValueError(
+                    f'--tta for segmentation needs {missing} in the config, '
+                    "e.g. tta_model = dict(type='SegTTAModel') and a "
+                    'tta_pipeline with a TestTimeAug transform (see '
+                    "MMSegmentation's configs).")
+            cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+            cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        if args.out is not None and args.out_item in ('pred', None):
+            cfg.test_evaluator['output_dir'] = args.out
+            cfg.test_evaluator['keep_results'] = True

@@ -2,35 +2,33 @@
 
 Shared by ``tools/demo.py`` and ``tools/analysis_tools/frskd_study.py``.
 """
-import glob
-import json
 import math
-import os.path as osp
 from typing import Dict, List, Sequence, Tuple
+
+from .logs import find_scalar_logs, load_scalars, strip_prefix
 
 
 def last_logged(work_dir: str, key: str) -> float:
     """The last value of ``key`` in the newest ``scalars.json`` of a work
     directory (MMEngine writes one ``<timestamp>/vis_data/scalars.json``
-    per launch).
+    per launch; read by :func:`frskd_mm.utils.logs.load_scalars`, so
+    ``val/``/``train/`` prefixes do not matter).
+
+    The validation records are searched first, then the training records;
+    the one with the highest ``step`` holding ``key`` gives its value.
 
     Raises:
         FileNotFoundError: No MMEngine log in ``work_dir``.
         KeyError: ``key`` was never logged in the newest log.
     """
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'No MMEngine log found in {work_dir}.')
-    value = None
-    with open(logs[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if key in record:
-                value = record[key]
-    if value is None:
-        raise KeyError(f'{key} was never logged in {logs[-1]}.')
-    return value
+    path = find_scalar_logs(work_dir)[-1]
+    key = strip_prefix(key)
+    scalars = load_scalars(path)
+    for records in (scalars['val'], scalars['train']):
+        values = [r[key] for r in records if key in r]
+        if values:
+            return values[-1]
+    raise KeyError(f'{key} was never logged in {path}.')
 
 
 def mean_std(values: Sequence[float]) -> Tuple[float, float]:

@@ -3,14 +3,15 @@
 ``import frskd_mm`` does not import this package; matplotlib is imported only
 inside the plotting functions, so frskd_mm works without it.
 """
-from .attention import (AttentionRow, attention_maps, build_frskd_model,
-                        build_image_pipeline, check_frskd_config,
-                        compute_rows, frskd_features, load_frskd_checkpoint,
-                        plot_attention, prepare_image, visualize_attention)
+from .attention import (AttentionRow, check_frskd_config, compute_rows,
+                        load_frskd_model, visualize_attention)
+from .maps import attention_maps, frskd_features
+from .pipeline import build_image_pipeline, prepare_image
+from .plot import plot_attention
 
 __all__ = [
-    'AttentionRow', 'attention_maps', 'build_frskd_model',
-    'build_image_pipeline', 'check_frskd_config', 'compute_rows',
-    'frskd_features', 'load_frskd_checkpoint', 'plot_attention',
-    'prepare_image', 'visualize_attention'
+    'AttentionRow', 'attention_maps', 'build_image_pipeline',
+    'check_frskd_config', 'compute_rows', 'frskd_features',
+    'load_frskd_model', 'plot_attention', 'prepare_image',
+    'visualize_attention'
 ]

@@ -5,9 +5,9 @@ import os.path as osp
 
 import pytest
 from conftest import load_tool
+from mmengine.registry import DefaultScope
 
-from frskd_mm.utils.benchmark import (infer_input_size, load_config,
-                                      run_benchmark, summarize_times)
+from frskd_mm.analysis import run_benchmark
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools/analysis_tools/benchmark.py')
@@ -22,7 +22,49 @@ def _load_tool():
     return load_tool('tools/analysis_tools/benchmark.py')
 
 
+#: The keys of the result, as the tool has always written them.
+SETTINGS = {
+    'baseline_config', 'frskd_config', 'task', 'batch_size', 'input_size',
+    'iters', 'warmup', 'repeats', 'seed', 'device', 'device_name',
+    'torch_threads', 'cpu_count', 'load_avg_before', 'load_avg_after',
+    'torch', 'source', 'malloc_tuned', 'order', 'step', 'timing', 'flops',
+    'memory'
+}
+MODEL = {'config', 'task', 'num_classes', 'params', 'flops', 'train_step',
+         'memory', 'last_losses'}
+PARAMS = {'total', 'student', 'self_teacher', 'distill_only',
+          'other_training_only', 'deployed'}
+FLOPS = {'deployed', 'student_train', 'self_teacher', 'deployed_by_module',
+         'self_teacher_by_module', 'uncounted_ops', 'self_teacher_modules'}
+TRAIN_STEP = {'median_s', 'q25_s', 'q75_s', 'iqr_s', 'min_s', 'max_s',
+              'mean_s', 'n', 'times_s', 'round_medians_s', 'images_per_s'}
+RATIOS = {
+    'train_step_median', 'train_step_min', 'train_step_paired_median',
+    'train_step_paired_q25_q75', 'params_total', 'params_deployed',
+    'flops_deployed', 'flops_train_forward', 'memory_step', 'memory_peak',
+    'self_teacher_over_student_flops'
+}
+CHECKS = {'deployed_flops_equal', 'deployed_params_equal',
+          'student_params_are_deployed', 'losses_finite'}
+
+
+def _check_keys(result):
+    assert set(result) == {'settings', 'models', 'ratios', 'checks'}
+    assert set(result['settings']) == SETTINGS
+    assert {'models_sha1', 'git_commit'} <= set(result['settings']['source'])
+    assert set(result['models']) == {'baseline', 'frskd'}
+    for model in result['models'].values():
+        assert set(model) == MODEL
+        assert set(model['params']) == PARAMS
+        assert set(model['flops']) == FLOPS
+        assert set(model['train_step']) == TRAIN_STEP
+        assert set(model['memory']) == {'method', 'peak_mb', 'step_mb'}
+    assert set(result['ratios']) == RATIOS
+    assert set(result['checks']) == CHECKS
+
+
 def _check_consistent(result, iters, repeats, batch_size):
+    _check_keys(result)
     base, frskd = result['models']['baseline'], result['models']['frskd']
     ratios, checks = result['ratios'], result['checks']
     for model in (base, frskd):
@@ -128,21 +170,8 @@ def test_segmentation_twins(tmp_path):
     # At 32x32 the deployed model costs far less than at the 512 crop.
     assert frskd['flops']['deployed'] < 1e9
     json.dumps(result)  # serialisable
-
-
-def test_input_size_from_configs():
-    assert infer_input_size(load_config(WRN_FRSKD)) == (32, 32)
-    assert infer_input_size(load_config(SEG_FRSKD)) == (512, 512)
-
-
-def test_summarize_times():
-    stats = summarize_times([5.0, 1.0, 3.0, 2.0, 4.0])
-    assert stats['median_s'] == 3.0
-    assert (stats['q25_s'], stats['q75_s'],
-            stats['iqr_s']) == (2.0, 4.0, 2.0)
-    assert (stats['min_s'], stats['max_s'], stats['n']) == (1.0, 5.0, 5)
-    with pytest.raises(ValueError, match='--iters'):
-        summarize_times([])
+    # MMSeg's builder sets the default scope; the benchmark restores it.
+    assert DefaultScope.get_current_instance().scope_name == 'mmpretrain'
 
 
 def test_rejects_swapped_configs():

@@ -1,5 +1,7 @@
-"""tools/analysis_tools/visualize_attention.py: student vs self-teacher attention."""
+"""tools/analysis_tools/visualize_attention.py: student vs self-teacher
+attention maps."""
 import os.path as osp
+import sys
 
 import numpy as np
 import pytest
@@ -7,11 +9,13 @@ import torch
 from conftest import load_tool
 from matplotlib.image import imread
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from PIL import Image
 
+from frskd_mm.apis import init_model
 from frskd_mm.models.losses import spatial_attention
-from frskd_mm.visualization import (build_frskd_model, build_image_pipeline,
-                                    compute_rows, frskd_features,
+from frskd_mm.visualization import (build_image_pipeline, compute_rows,
+                                    frskd_features, load_frskd_model,
                                     prepare_image, visualize_attention)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -36,9 +40,7 @@ def fixture(tmp_path_factory):
     """A 10-class FRSKD WRN-16-2 checkpoint with non-trivial BN statistics
     and three 32x32 RGB images (a red square, a green bar, noise)."""
     tmp = tmp_path_factory.mktemp('attention')
-    torch.manual_seed(0)
-    model = build_frskd_model(_cfg())
-    model.init_weights()
+    model = init_model(_cfg(), seed=0)
     with torch.no_grad():
         for name, t in model.state_dict().items():
             if name.endswith('running_var'):
@@ -82,8 +84,8 @@ def test_cli_writes_one_png_of_the_expected_size(fixture, capsys):
 
 def test_maps_are_spatial_attention_of_student_and_refined(fixture):
     cfg = _cfg()
-    model = build_frskd_model(cfg)
-    model.load_state_dict(torch.load(fixture['ckpt'])['state_dict'])
+    model = load_frskd_model(cfg, fixture['ckpt'])
+    assert model.dataset_meta['classes'][0] == 'c0'
     before = {k: v.clone() for k, v in model.state_dict().items()}
     rows = compute_rows(model, cfg, fixture['images'][:2],
                         classes=[f'c{i}' for i in range(10)])
@@ -126,7 +128,7 @@ def test_maps_are_spatial_attention_of_student_and_refined(fixture):
 
 def test_frskd_features_returns_student_and_refined_levels(fixture):
     cfg = _cfg()
-    model = build_frskd_model(cfg)
+    model = init_model(cfg)
     student, refined = frskd_features(model, torch.randn(2, 3, 32, 32))
     assert [tuple(f.shape) for f in student] == [(2, 32, 32, 32),
                                                  (2, 64, 16, 16),
@@ -139,13 +141,15 @@ def test_frskd_features_returns_student_and_refined_levels(fixture):
 
 def test_pipelines_with_and_without_loader_show_the_same_rgb_image(fixture):
     demo = Config.fromfile(DEMO_CONFIG)
-    pipeline, loads_file = build_image_pipeline(demo)
+    # Built in the config's scope, whatever the current one is.
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        pipeline, loads_file = build_image_pipeline(demo)
     assert loads_file  # LoadImageFromFile reads BGR; shown as RGB
     _, image = prepare_image(pipeline, loads_file, fixture['images'][0])
     np.testing.assert_array_equal(image, fixture['arrays'][0])
 
 
-def test_clear_errors(fixture):
+def test_clear_errors(fixture, monkeypatch):
     images = fixture['images'][:1]
     with pytest.raises(ValueError, match='not an FRSKD config'):
         visualize_attention(BASELINE_CONFIG, fixture['ckpt'], images)
@@ -158,8 +162,14 @@ def test_clear_errors(fixture):
                        match=r'has no self-teacher \(no neck\.\* tensors\)'):
         visualize_attention(CONFIG, fixture['student_only'], images,
                             cfg_options=opts)
-    with pytest.raises(ValueError, match='does not match'):
+    with pytest.raises(ValueError, match='does not fit'):
         visualize_attention(CONFIG, fixture['ckpt'], images)  # 100 classes
+    # From the command line: the reason, no traceback.
+    monkeypatch.setattr(sys, 'argv', [
+        'visualize_attention.py', CONFIG, fixture['student_only'], images[0],
+        '--cfg-options', *TEN])
+    with pytest.raises(SystemExit, match='has no self-teacher'):
+        _tool().main()
 
 
 SEG_CONFIG = '''
@@ -197,14 +207,11 @@ def test_segmentation_config(fixture):
     """The same tool on an MMSeg FRSKD model (annotation loading dropped)."""
     tmp = fixture['tmp']
     (tmp / 'seg_cfg.py').write_text(SEG_CONFIG)
-    cfg = Config.fromfile(str(tmp / 'seg_cfg.py'))
-    torch.manual_seed(0)
-    model = build_frskd_model(cfg)
-    model.init_weights()
-    ckpt = str(tmp / 'seg.pth')
-    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
     out = str(tmp / 'seg.png')
     try:
+        model = init_model(str(tmp / 'seg_cfg.py'), seed=0)
+        ckpt = str(tmp / 'seg.pth')
+        torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
         _, rows = visualize_attention(str(tmp / 'seg_cfg.py'), ckpt,
                                       fixture['images'][:2], out=out,
                                       dpi=30, cell_size=1.0)

@@ -24,6 +24,20 @@ def test_last_logged_reads_the_newest_log(tmp_path):
         last_logged(str(tmp_path / 'absent'), 'mIoU')
 
 
+def test_last_logged_with_hierarchy_keys_and_a_cut_last_line(tmp_path):
+    vis = tmp_path / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    records = [{'train/lr': 0.1, 'train/loss': 2.0, 'step': 10},
+               {'val/mIoU': 5.0, 'step': 10},
+               {'train/lr': 0.1, 'train/loss': 1.0, 'step': 20},
+               {'val/mIoU': 7.5, 'step': 20}]
+    (vis / 'scalars.json').write_text(
+        ''.join(json.dumps(r) + '\n' for r in records) + '{"train/lr": 0.')
+    assert last_logged(str(tmp_path), 'mIoU') == 7.5
+    assert last_logged(str(tmp_path), 'val/mIoU') == 7.5
+    assert last_logged(str(tmp_path), 'loss') == 1.0
+
+
 def test_mean_and_sample_std():
     assert mean_std([97.0]) == (97.0, 0.0)
     mean, std = mean_std([1.0, 2.0, 6.0])

@@ -34,17 +34,22 @@ Example:
     python tools/analysis_tools/plot_curves.py work_dirs/demo/baseline \\
         work_dirs/demo/frskd --labels baseline FRSKD --out curves.png
 
-Only the standard library, numpy and matplotlib are needed (no torch). The
-figure is 15 x 8 inches at --dpi (default 100: 1500 x 800 px).
+The logs are read by :mod:`frskd_mm.utils.logs` (the reader of the demo and
+the study too). The figure is 15 x 8 inches at --dpi (default 100: 1500 x
+800 px).
 """
 import argparse
-import glob
-import json
 import os
 import os.path as osp
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+
+_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from frskd_mm.utils.logs import find_scalar_logs, load_scalars  # noqa: E402
 
 #: The FRSKD loss terms, one panel each.
 LOSS_TERMS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
@@ -87,90 +92,14 @@ class RunLog:
     val_by_epoch: bool = True
 
 
-def find_scalar_logs(work_dir: str) -> List[str]:
-    """The scalars.json files of ``work_dir``, oldest launch first.
-
-    Args:
-        work_dir (str): A training work dir, one ``<timestamp>`` folder of
-            it, or a scalars.json file.
-
-    Returns:
-        list[str]: Paths, sorted by timestamp folder name.
-
-    Raises:
-        FileNotFoundError: If ``work_dir`` does not exist or holds no log.
-    """
-    if osp.isfile(work_dir):
-        return [work_dir]
-    if not osp.isdir(work_dir):
-        raise FileNotFoundError(f'{work_dir} does not exist.')
-    own = osp.join(work_dir, 'vis_data', 'scalars.json')
-    if osp.isfile(own):
-        return [own]
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(
-            f'No MMEngine log in {work_dir}: expected '
-            f'{osp.join(work_dir, "<timestamp>", "vis_data", "scalars.json")}'
-            ', which the Runner writes while training (LocalVisBackend, '
-            'on by default in the configs). Pass the work dir of a '
-            'training run.')
-    return logs
-
-
-def _strip(key: str) -> str:
-    for prefix in ('train/', 'val/'):
-        if key.startswith(prefix):
-            return key[len(prefix):]
-    return key
-
-
-def _is_train(record: dict) -> bool:
-    return 'lr' in record or 'iter' in record or any(
-        k.startswith('loss') or '.loss' in k for k in record)
-
-
-def read_scalars(path: str) -> Tuple[List[dict], List[dict]]:
-    """Split one scalars.json into training and validation records.
-
-    Args:
-        path (str): A scalars.json (one JSON object per line).
-
-    Returns:
-        tuple: ``(train, val)``, each sorted by ``step``; a step logged twice
-        keeps its last record.
-    """
-    train: Dict[float, dict] = {}
-    val: Dict[float, dict] = {}
-    with open(path) as f:
-        lines = [line.strip() for line in f]
-    lines = [(n, line) for n, line in enumerate(lines, 1) if line]
-    for i, (n, line) in enumerate(lines):
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as e:
-            if i == len(lines) - 1 and i > 0:
-                break  # a killed run can leave its last line cut short
-            raise ValueError(f'{path}:{n} is not a JSON record ({e}); is '
-                             'it an MMEngine scalars.json?') from e
-        if not isinstance(raw, dict):
-            raise ValueError(f'{path}:{n} is not a JSON object; is it an '
-                             'MMEngine scalars.json?')
-        record = {_strip(k): v for k, v in raw.items()}
-        if 'step' not in record:
-            continue
-        (train if _is_train(record) else val)[record['step']] = record
-    return ([train[k] for k in sorted(train)], [val[k] for k in sorted(val)])
-
-
 def load_run(work_dir: str, label: Optional[str] = None) -> RunLog:
     """Read and stitch every training launch of ``work_dir``.
 
     See the module docstring for the stitching rule.
 
     Args:
-        work_dir (str): See :func:`find_scalar_logs`.
+        work_dir (str): A work dir, one ``<timestamp>`` folder of it or a
+            scalars.json (:func:`frskd_mm.utils.logs.find_scalar_logs`).
         label (str, optional): Legend label; defaults to the folder name.
 
     Returns:
@@ -183,7 +112,8 @@ def load_run(work_dir: str, label: Optional[str] = None) -> RunLog:
     label = label or osp.basename(osp.normpath(work_dir))
     run = RunLog(label=label)
     for path in find_scalar_logs(work_dir):
-        train, val = read_scalars(path)
+        scalars = load_scalars(path)
+        train, val = scalars['train'], scalars['val']
         if not train:
             continue  # a test-only or crashed launch
         # Validation steps are epochs when the training records carry the

@@ -4,9 +4,10 @@
 # schedules alpha/beta with the authors' segmentation recipe: distillation
 # off for the first two thirds of training (their VOC run: 40 of 60 epochs),
 # then the sigmoid ramp-up exp(-5 (1 - t)^2) to full weight over the last
-# third. warmup and ramp count iterations and are set for the 40k-iteration
-# schedules of configs/frskd/*voc12aug*/*cityscapes* (26,667 + 13,333);
-# a config with another max_iters must set its own custom_hooks.
+# third. With by_ratio=True, warmup and ramp are fractions of the config's
+# train_cfg.max_iters (runner.max_iters), so the recipe follows any schedule
+# length: for the 40k-iteration configs/frskd/*voc12aug*/*cityscapes* it is
+# off until iteration 26,667 and at full weight at 40,000.
 #
 # The hook and the FRSKD modules come from frskd_mm, so the config inheriting
 # this file must also have
@@ -15,5 +16,6 @@
 # one config, and every segmentation baseline (the other base of an FRSKD
 # config) already sets it.
 custom_hooks = [
-    dict(type='FRSKDHook', warmup=26667, ramp=13333, ramp_type='sigmoid')
+    dict(type='FRSKDHook', by_ratio=True, warmup=2 / 3, ramp=1 / 3,
+         ramp_type='sigmoid')
 ]

@@ -20,11 +20,14 @@ RAMPS = ('linear', 'sigmoid')
 class FRSKDHook(Hook):
     """Make distillation update only the student, and schedule its weight.
 
-    Before training it switches on the stop-gradient of the distillation
-    targets (teacher logits and refined features) in every FRSKD head, so
-    ``loss_kd`` and ``loss_att`` give exactly zero gradient to the
-    self-teacher, while ``loss_teacher`` still trains it. FRSKD heads refuse
-    to compute their loss in training without this hook.
+    Before training it switches on ``stop_target_grad`` of every
+    :class:`~frskd_mm.models.losses.self_distill_loss.SelfDistillLoss` in
+    the model (one per FRSKD head). Because it is on, those losses detach
+    their targets (teacher logits and refined features), so ``loss_kd`` and
+    ``loss_att`` give exactly zero gradient to the self-teacher, while
+    ``loss_teacher`` still trains it (FRSKD, Eq. 7). Without this hook a
+    training-mode FRSKD loss raises, naming the hook; in eval mode the terms
+    are computed without detaching the targets.
 
     Before every training iteration it sets the factor that multiplies
     alpha and beta: 0 during ``warmup``, then a ramp over ``ramp`` to 1.

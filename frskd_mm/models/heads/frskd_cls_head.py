@@ -4,7 +4,6 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from frskd_mm.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -26,12 +25,20 @@ class FRSKDClsHead(ClsHead):
     training the head reads the self-teacher's outputs attached by
     :class:`~frskd_mm.models.necks.FRSKDNeck` and returns:
 
-    - ``loss_cls``: the student's loss from ``loss`` (any MMPretrain loss;
-      Mixup/CutMix soft targets and label smoothing work as usual);
-    - ``loss_teacher``: the same loss on the teacher's logits, which trains
-      the self-teacher and also reaches the backbone;
+    - ``loss_cls``: the student's loss, computed by MMPretrain's
+      ``ClsHead._get_loss`` with ``loss`` (any MMPretrain loss; Mixup/CutMix
+      soft targets and label smoothing work as usual);
+    - ``loss_teacher``: ``teacher_loss_weight`` times the same loss module
+      on the teacher's logits, which trains the self-teacher and also
+      reaches the backbone;
     - ``loss_kd``: ``alpha * T^2 * KL(p_teacher || p_student)``;
-    - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)``.
+    - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)``
+      (FRSKD, Eq. 7).
+
+    The last two come from :class:`SelfDistillLoss` (``self.distill``):
+    :class:`~frskd_mm.engine.hooks.FRSKDHook` switches on its
+    ``stop_target_grad``, which makes it detach the targets (teacher logits
+    and refined features), and schedules alpha and beta.
 
     Args:
         num_classes (int): Number of classes.
@@ -46,7 +53,8 @@ class FRSKDClsHead(ClsHead):
         loss (dict): The classification loss of student and teacher.
             Defaults to ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
         topk (int | tuple[int]): Top-k accuracy. Defaults to ``(1, )``.
-        cal_acc (bool): Log the student's training accuracy.
+        cal_acc (bool): Log the student's training accuracy (hard labels
+            only, as in MMPretrain). Defaults to False.
         init_cfg (dict, optional): Initialisation config of the classifier.
     """
 
@@ -158,25 +166,25 @@ class FRSKDClsHead(ClsHead):
                 f'got {type(feats).__name__} from the neck.')
         student_logits = self(feats)
         teacher_logits = feats.teacher_logits
-        if 'gt_score' in data_samples[0]:
-            target = torch.stack([i.gt_score for i in data_samples])
-        else:
-            target = torch.cat([i.gt_label for i in data_samples])
-        n = student_logits.size(0)
+        # MMPretrain's own loss: targets from gt_label or gt_score, then
+        # ``loss_module``, and the training accuracy with ``cal_acc``.
+        student = self._get_loss(student_logits, data_samples, **kwargs)
         losses = dict(
-            loss_cls=self.loss_module(
-                student_logits, target, avg_factor=n, **kwargs),
+            loss_cls=student.pop('loss'),
             loss_teacher=self.teacher_loss_weight * self.loss_module(
-                teacher_logits, target, avg_factor=n, **kwargs))
+                teacher_logits, _targets(data_samples),
+                avg_factor=teacher_logits.size(0), **kwargs))
         losses.update(
             self.distill(student_logits, teacher_logits, feats,
                          feats.refined))
-        if self.cal_acc:
-            if target.ndim != 1:
-                raise ValueError('cal_acc needs hard labels; switch it off '
-                                 'with Mixup/CutMix.')
-            acc = Accuracy.calculate(student_logits, target, topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, acc)})
+        losses.update(student)  # accuracy_top-k with cal_acc
         return losses
+
+
+def _targets(data_samples: List[DataSample]) -> Tensor:
+    """The batch's targets, unpacked as ``ClsHead._get_loss`` does:
+    ``gt_score`` (N, num_classes) after batch augmentation, else
+    ``gt_label`` (N, )."""
+    if 'gt_score' in data_samples[0]:
+        return torch.stack([i.gt_score for i in data_samples])
+    return torch.cat([i.gt_label for i in data_samples])

@@ -3,9 +3,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
+from mmseg.models.losses import CrossEntropyLoss
 from mmseg.models.utils import resize
 from mmseg.registry import MODELS as SEG_MODELS
 from mmseg.utils import ConfigType, SampleList
@@ -52,20 +52,24 @@ class FRSKDSegHead(BaseModule):
       configured ``loss_name`` s, ``acc_seg``; its ``ignore_index``, sampler
       and multiple losses apply as in MMSeg);
     - ``loss_teacher``: ``teacher_loss_weight`` times the teacher's per-pixel
-      cross-entropy, its logits resized (bilinear, the student's
-      ``align_corners``) to the label size and averaged over the valid
-      pixels (label != ``ignore_index``); it trains the teacher decoder, the
-      self-teacher and the backbone;
+      cross-entropy (MMSeg's ``CrossEntropyLoss`` with
+      ``avg_non_ignore=True``, ``teacher_loss``), its logits resized
+      (bilinear, the student's ``align_corners``) to the label size and
+      averaged over the valid pixels (label != ``ignore_index``; 0 when
+      there are none); it trains the teacher decoder, the self-teacher and
+      the backbone;
     - ``loss_kd``: ``alpha * T^2 * KL(p_teacher || p_student)`` per pixel at
       label resolution, averaged over the valid pixels;
     - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)`` between the
       backbone features and the refined features.
 
-    The last two come from :class:`SelfDistillLoss` (``self.distill``), whose
-    targets :class:`~frskd_mm.engine.hooks.FRSKDHook` detaches and whose
-    weights it schedules. Ignored pixels contribute to no term. With a
-    binary student (``out_channels=1``, sigmoid), the teacher also outputs
-    one channel and ``z`` is read as the two-class logits ``(0, z)``.
+    The last two come from :class:`SelfDistillLoss` (``self.distill``):
+    :class:`~frskd_mm.engine.hooks.FRSKDHook` switches on its
+    ``stop_target_grad``, which makes it detach the targets (teacher logits
+    and refined features), and schedules its weights. Ignored pixels
+    contribute to no term. With a binary student (``out_channels=1``,
+    sigmoid), the teacher also outputs one channel and ``z`` is read as the
+    two-class logits ``(0, z)``.
 
     Args:
         student (dict): Config of the student's MMSeg decode head (built in
@@ -109,6 +113,8 @@ class FRSKDSegHead(BaseModule):
             raise ValueError('teacher_loss_weight must be >= 0, got '
                              f'{teacher_loss_weight}.')
         self.teacher_loss_weight = teacher_loss_weight
+        self.teacher_loss = CrossEntropyLoss(
+            avg_non_ignore=True, loss_weight=teacher_loss_weight)
         self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
 
     # The attributes MMSeg's segmentors and TTA read from ``decode_head``.
@@ -245,13 +251,12 @@ class FRSKDSegHead(BaseModule):
         teacher_logits = self._class_logits(teacher_logits, size)
         if self.ignore_index is None:
             valid = torch.ones_like(label, dtype=torch.bool)
+            ignore_index = -100  # no valid class: nothing is ignored
         else:
             valid = label != self.ignore_index
-        target = label.masked_fill(~valid, 0).long()
-        weight = valid.to(teacher_logits.dtype)
-        ce = F.cross_entropy(teacher_logits, target, reduction='none')
-        loss_teacher = (ce * weight).sum() / weight.sum().clamp(min=1.0)
-        losses = dict(loss_teacher=self.teacher_loss_weight * loss_teacher)
+            ignore_index = self.ignore_index
+        losses = dict(loss_teacher=self.teacher_loss(
+            teacher_logits, label.long(), ignore_index=ignore_index))
         losses.update(
             self.distill(student_logits, teacher_logits, student_feats,
                          refined_feats, valid_mask=valid))

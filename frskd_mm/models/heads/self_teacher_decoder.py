@@ -1,26 +1,30 @@
 """The self-teacher's light segmentation decoder (FRSKD, Ji et al., 2021)."""
-from typing import Optional
+from typing import Dict, Optional
 
 import torch.nn as nn
-from mmcv.cnn import build_norm_layer
+from mmcv.cnn import ConvModule
 from torch import Tensor
 
+from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 
-class SelfTeacherDecoder(nn.Module):
+
+class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
     """Per-pixel classifier of the self-teacher on one refined level.
 
     As in the authors' segmentation code: ``conv3x3 (in_channels ->
-    channels, no bias) -> norm -> ReLU -> conv3x3 (channels ->
-    out_channels)``. It runs only in training (it is part of the
-    self-teacher and is dropped from the exported student).
+    channels, no bias) -> norm -> ReLU`` (an mmcv ``ConvModule``, ``conv``)
+    then ``conv3x3 (channels -> out_channels)`` (``cls``). It runs only in
+    training (it is part of the self-teacher and is dropped from the
+    exported student).
 
     Args:
         in_channels (int): Channels d_i of the refined level it decodes.
-        channels (int): Hidden channels. Defaults to 256.
         out_channels (int): Output channels, the student head's
             ``out_channels`` (num_classes, or 1 for binary segmentation).
+        channels (int): Hidden channels. Defaults to 256.
         norm_cfg (dict, optional): Norm layer config (mmcv), e.g.
-            ``dict(type='BN')`` or ``dict(type='SyncBN')``. Defaults to BN.
+            ``dict(type='BN')`` or ``dict(type='SyncBN')``; None gives the
+            first conv a bias and no norm. Defaults to BN.
     """
 
     def __init__(self,
@@ -39,12 +43,14 @@ class SelfTeacherDecoder(nn.Module):
         self.in_channels = in_channels
         self.channels = channels
         self.out_channels = out_channels
-        self.conv = nn.Conv2d(in_channels, channels, 3, padding=1,
-                              bias=norm_cfg is None)
-        self.norm = build_norm_layer(norm_cfg, channels)[1] \
-            if norm_cfg is not None else nn.Identity()
-        self.act = nn.ReLU(inplace=True)
+        # bias='auto': a bias only without a norm, as before.
+        self.conv = ConvModule(in_channels, channels, 3, padding=1,
+                               conv_cfg=TORCH_INIT_CONV, norm_cfg=norm_cfg)
         self.cls = nn.Conv2d(channels, out_channels, 3, padding=1)
+
+    def _legacy_key_map(self) -> Dict[str, str]:
+        """Version 1 had the modules ``conv``, ``norm``, ``act``, ``cls``."""
+        return conv_module_key_map(self.conv, 'conv.', 'conv.', 'norm.')
 
     def forward(self, x: Tensor) -> Tensor:
         """Args:
@@ -53,4 +59,4 @@ class SelfTeacherDecoder(nn.Module):
         Returns:
             Tensor: Teacher logits, (N, out_channels, H, W).
         """
-        return self.cls(self.act(self.norm(self.conv(x))))
+        return self.cls(self.conv(x))

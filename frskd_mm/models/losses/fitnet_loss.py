@@ -1,28 +1,37 @@
 """FitNet hint loss (Romero et al., ICLR 2015), the alternative feature term
 evaluated in FRSKD's ablation (Ji et al., CVPR 2021, Table 7)."""
-from typing import Sequence
+from typing import Dict, Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-from frskd_mm.registry import MODELS
+from mmcv.cnn import ConvModule
 from torch import Tensor
+
+from frskd_mm.registry import MODELS
+from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 
 
 @MODELS.register_module()
-class FitNetLoss(nn.Module):
+class FitNetLoss(LegacyKeysMixin, nn.Module):
     """MSE between regressed student features and refined features.
 
-    Each level has a regressor ``1x1 conv -> BN -> ReLU`` from the student's
-    ``c_i`` channels to the teacher's ``d_i`` channels. The regressors are
-    trained with the student and are not part of the deployed model.
+    Each level has a regressor ``1x1 conv (no bias) -> norm -> ReLU`` (an
+    mmcv ``ConvModule``) from the student's ``c_i`` channels to the
+    teacher's ``d_i`` channels, as in the authors' FRSKD code. The
+    regressors are trained with the student and are not part of the
+    deployed model.
 
     Args:
         student_channels (Sequence[int]): c_1..c_n.
         teacher_channels (Sequence[int]): d_1..d_n.
+        norm_cfg (dict): Norm layer of the regressors (mmcv names, e.g.
+            ``dict(type='SyncBN')``). Defaults to ``dict(type='BN')``.
     """
 
-    def __init__(self, student_channels: Sequence[int],
-                 teacher_channels: Sequence[int]) -> None:
+    def __init__(self,
+                 student_channels: Sequence[int],
+                 teacher_channels: Sequence[int],
+                 norm_cfg: dict = dict(type='BN')) -> None:
         super().__init__()
         if len(student_channels) != len(teacher_channels):
             raise ValueError('FitNetLoss needs one teacher width per student '
@@ -31,10 +40,18 @@ class FitNetLoss(nn.Module):
         self.student_channels = list(student_channels)
         self.teacher_channels = list(teacher_channels)
         self.regressors = nn.ModuleList(
-            nn.Sequential(
-                nn.Conv2d(c_s, c_t, kernel_size=1, bias=False),
-                nn.BatchNorm2d(c_t), nn.ReLU(inplace=True))
+            ConvModule(c_s, c_t, 1, bias=False, conv_cfg=TORCH_INIT_CONV,
+                       norm_cfg=norm_cfg)
             for c_s, c_t in zip(student_channels, teacher_channels))
+
+    def _legacy_key_map(self) -> Dict[str, str]:
+        """Version 1: regressor i was ``nn.Sequential(conv, BN, ReLU)``."""
+        mapping = {}
+        for i, conv in enumerate(self.regressors):
+            mapping.update(conv_module_key_map(
+                conv, f'regressors.{i}.', f'regressors.{i}.0.',
+                f'regressors.{i}.1.'))
+        return mapping
 
     def check_channels(self, student_channels: Sequence[int],
                        refined_channels: Sequence[int], key: str) -> None:
@@ -67,7 +84,8 @@ class FitNetLoss(nn.Module):
             teacher_feats: T_1..T_n, each (N, d_i, H_i, W_i).
 
         Returns:
-            Tensor: ``sum_i MSE(R_i(F_i), T_i)``, a scalar.
+            Tensor: ``sum_i MSE(R_i(F_i), T_i)``, Romero et al.'s hint
+            loss per level (mean instead of half the sum), a scalar.
         """
         if len(student_feats) != len(self.regressors) or \
                 len(teacher_feats) != len(self.regressors):

@@ -3,7 +3,9 @@
 FRSKD (Ji et al., CVPR 2021, Eq. 7) trains the student with
 ``CE + alpha * T^2 * KL(p_t || p_s) + beta * sum_i AT(F_i, T_i)``; the
 self-teacher's logits and refined features are targets that receive no
-gradient from these two terms.
+gradient from these two terms. :class:`SelfDistillLoss` detaches them when
+its ``stop_target_grad`` is on, which
+:class:`~frskd_mm.engine.hooks.FRSKDHook` does before training.
 """
 from typing import Dict, Optional, Sequence
 
@@ -21,9 +23,17 @@ class SelfDistillLoss(nn.Module):
     """``loss_kd`` and ``loss_att``: soft-label and feature distillation.
 
     :class:`~frskd_mm.engine.hooks.FRSKDHook` owns two pieces of state here:
-    it switches on the stop-gradient of the targets before training (and a
-    training-time call without it raises), and it sets ``scale``, the
-    schedule factor in [0, 1] that multiplies alpha and beta.
+
+    - ``stop_target_grad``, which it switches on before training. Because
+      it is on, the targets (teacher logits and refined features) are
+      detached, so these two terms give exactly zero gradient to the
+      self-teacher (FRSKD, Eq. 7). While it is off (the default), a call in
+      training mode raises ``RuntimeError`` naming the hook
+      (:data:`HOOK_HINT`); a call in eval mode computes the same values
+      without detaching the targets, so a backward pass through it would
+      reach the self-teacher.
+    - ``scale``, the schedule factor in [0, 1] that multiplies alpha and
+      beta.
 
     Args:
         alpha (float): Weight of the soft-label term.
@@ -52,8 +62,8 @@ class SelfDistillLoss(nn.Module):
         if not isinstance(feature_loss, nn.Module):
             feature_loss = build_feature_loss(feature_loss)
         self.feature_loss = feature_loss
-        self.scale = 1.0
-        self.stop_target_grad = False
+        self.scale = 1.0  # set by FRSKDHook before every iteration
+        self.stop_target_grad = False  # switched on by FRSKDHook
 
     def forward(self,
                 student_logits: Tensor,
@@ -70,15 +80,20 @@ class SelfDistillLoss(nn.Module):
                 count, (N,) or (N, H, W).
 
         Returns:
-            dict[str, Tensor]: ``loss_kd`` and ``loss_att``.
+            dict[str, Tensor]: ``loss_kd`` and ``loss_att``; their targets
+            detached when ``stop_target_grad`` is on.
+
+        Raises:
+            RuntimeError: In training mode with ``stop_target_grad`` off.
         """
-        if not self.stop_target_grad:
+        if self.stop_target_grad:
+            teacher_logits = teacher_logits.detach()
+            refined_feats = [f.detach() for f in refined_feats]
+        elif self.training:
             raise RuntimeError(
                 'FRSKD distillation is computed without FRSKDHook, so its '
                 'targets would pass gradients into the self-teacher. '
                 f'To train with FRSKD, {HOOK_HINT}.')
-        teacher_logits = teacher_logits.detach()
-        refined_feats = [f.detach() for f in refined_feats]
         alpha, beta = self.alpha * self.scale, self.beta * self.scale
         return dict(
             loss_kd=alpha * kd_kl_div(student_logits, teacher_logits,

@@ -1,14 +1,15 @@
 """One bidirectional (top-down + bottom-up) layer of the FRSKD self-teacher."""
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from .fusion import ConvBNReLU1x1, FusionNode, Resample
+from ..utils import LegacyKeysMixin, conv_module_key_map
+from .fusion import FusionNode, Resample, conv1x1_norm_relu
 
 
-class BiFPNLayer(nn.Module):
+class BiFPNLayer(LegacyKeysMixin, nn.Module):
     """Top-down path P and bottom-up path T over n levels (FRSKD, Sec. 3.1).
 
     With L_i the lateral maps (``d_i`` channels), levels numbered 1..n from
@@ -50,7 +51,7 @@ class BiFPNLayer(nn.Module):
                              f'{list(in_channels)}.')
         self.with_lateral = with_lateral
         self.lateral_convs = nn.ModuleList(
-            ConvBNReLU1x1(c, d, norm_cfg)
+            conv1x1_norm_relu(c, d, norm_cfg)
             for c, d in zip(in_channels, out_channels)
         ) if with_lateral else None
         # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
@@ -65,7 +66,7 @@ class BiFPNLayer(nn.Module):
             return
         # L'_i for the bottom-up nodes of levels 2..n.
         self.bottom_up_laterals = nn.ModuleList(
-            ConvBNReLU1x1(c, d, norm_cfg)
+            conv1x1_norm_relu(c, d, norm_cfg)
             for c, d in zip(in_channels[1:], out_channels[1:]))
         # Bottom-up nodes of levels 2..n; downsample from level i-1 to i.
         self.downsamples = nn.ModuleList(
@@ -75,6 +76,16 @@ class BiFPNLayer(nn.Module):
             FusionNode(3 if i < n - 1 else 2, out_channels[i], depth,
                        norm_cfg=norm_cfg)
             for i in range(1, n))
+
+    def _legacy_key_map(self) -> Dict[str, str]:
+        """Version 1: each lateral was ``nn.Sequential(conv, norm, ReLU)``."""
+        mapping = {}
+        for name in ('lateral_convs', 'bottom_up_laterals'):
+            for i, conv in enumerate(getattr(self, name, None) or ()):
+                mapping.update(conv_module_key_map(
+                    conv, f'{name}.{i}.', f'{name}.{i}.0.',
+                    f'{name}.{i}.1.'))
+        return mapping
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
         """Args:

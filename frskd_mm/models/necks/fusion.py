@@ -1,49 +1,58 @@
 """Building blocks of the FRSKD self-teacher (a BiFPN, Tan et al., CVPR 2020).
 
 The block structure follows the authors' FRSKD implementation: 1x1
-``conv-BN-ReLU`` for laterals and resampling, depthwise-separable 3x3 blocks
-after each fusion, and fast normalized fusion of ReLU-ed inputs.
+``conv-BN-ReLU`` for laterals and resampling (mmcv ``ConvModule``),
+depthwise-separable 3x3 blocks after each fusion (mmcv
+``DepthwiseSeparableConvModule``) and fast normalized fusion of ReLU-ed
+inputs. The convs keep PyTorch's default initialisation
+(:class:`~frskd_mm.models.utils.TorchInitConv2d`). Three hand-written parts
+are kept because they are faster than the plain expressions: the fused
+weighted sum (:func:`weighted_sum`), the 1x1 conv before a 2x upsampling
+(:class:`Resample`) and the 'same' max pooling without a padded copy
+(:func:`max_pool_same`). The test
+``tests/test_models/test_necks/test_neck_reference.py`` proves that they
+compute the plain formula, values and gradients.
 """
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import build_norm_layer
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from torch import Tensor
+
+from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 
 #: BatchNorm, as in the paper; ``dict(type='SyncBN')`` syncs it across GPUs.
 DEFAULT_NORM_CFG = dict(type='BN')
 
 
-def norm_layer(norm_cfg: Optional[dict], channels: int) -> nn.Module:
-    """The normalisation layer of ``norm_cfg`` (mmcv's names: BN, SyncBN,
-    GN, ...) for ``channels`` channels; BN when ``norm_cfg`` is None."""
-    return build_norm_layer(norm_cfg or DEFAULT_NORM_CFG, channels)[1]
-
-
-class ConvBNReLU1x1(nn.Sequential):
-    """``1x1 conv (no bias) -> BN -> ReLU``; changes the channel count.
+def conv1x1_norm_relu(in_channels: int, out_channels: int,
+                      norm_cfg: Optional[dict] = None) -> ConvModule:
+    """``1x1 conv (no bias) -> norm -> ReLU``, changing the channel count.
 
     Args:
         in_channels (int): Input channels.
         out_channels (int): Output channels.
-        norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
+        norm_cfg (dict, optional): Normalisation layer (mmcv names: BN,
+            SyncBN, GN, ...). Defaults to BN.
+
+    Returns:
+        ConvModule: Maps (N, in_channels, H, W) to (N, out_channels, H, W).
     """
-
-    def __init__(self, in_channels: int, out_channels: int,
-                 norm_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            nn.Conv2d(in_channels, out_channels, 1, bias=False),
-            norm_layer(norm_cfg, out_channels), nn.ReLU(inplace=True))
+    return ConvModule(in_channels, out_channels, 1, bias=False,
+                      conv_cfg=TORCH_INIT_CONV,
+                      norm_cfg=norm_cfg or DEFAULT_NORM_CFG)
 
 
-class SeparableConvBlock(nn.Sequential):
-    """``depth`` depthwise-separable 3x3 convolutions with BN.
+class SeparableConvBlock(LegacyKeysMixin, nn.Sequential):
+    """``depth`` depthwise-separable 3x3 convolutions with norm.
 
-    Layout: ``[dw3x3, pw1x1, BN]`` followed by ``depth - 1`` times
-    ``[ReLU, dw3x3, pw1x1, BN]``; the output is not activated.
+    Each is an mmcv ``DepthwiseSeparableConvModule``: ``dw3x3 -> pw1x1 ->
+    norm``, no bias, followed by ReLU except after the last, i.e. ``[dw3x3,
+    pw1x1, norm]`` then ``depth - 1`` times ``[ReLU, dw3x3, pw1x1, norm]``
+    as in the authors' ``DepthConvBlock``; the output is not activated.
 
     Args:
         in_channels (int): Input channels.
@@ -56,19 +65,29 @@ class SeparableConvBlock(nn.Sequential):
                  norm_cfg: Optional[dict] = None) -> None:
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}.')
-        layers: List[nn.Module] = []
-        channels = in_channels
-        for i in range(depth):
-            if i > 0:
-                layers.append(nn.ReLU())
-            layers += [
-                nn.Conv2d(channels, channels, 3, padding=1, groups=channels,
-                          bias=False),
-                nn.Conv2d(channels, out_channels, 1, bias=False),
-                norm_layer(norm_cfg, out_channels),
-            ]
-            channels = out_channels
-        super().__init__(*layers)
+        super().__init__(*(DepthwiseSeparableConvModule(
+            in_channels if i == 0 else out_channels,
+            out_channels,
+            3,
+            padding=1,
+            bias=False,
+            conv_cfg=TORCH_INIT_CONV,
+            norm_cfg=norm_cfg or DEFAULT_NORM_CFG,
+            act_cfg=dict(type='ReLU') if i < depth - 1 else None,
+            dw_norm_cfg=None,
+            dw_act_cfg=None) for i in range(depth)))
+
+    def _legacy_key_map(self) -> Dict[str, str]:
+        """Version 1 was one ``nn.Sequential``: block i's depthwise conv,
+        pointwise conv and norm at positions 4i, 4i + 1 and 4i + 2."""
+        mapping = {}
+        for i, block in enumerate(self):
+            mapping.update(conv_module_key_map(
+                block.depthwise_conv, f'{i}.depthwise_conv.', f'{4 * i}.'))
+            mapping.update(conv_module_key_map(
+                block.pointwise_conv, f'{i}.pointwise_conv.',
+                f'{4 * i + 1}.', f'{4 * i + 2}.'))
+        return mapping
 
 
 class FusionNode(nn.Module):
@@ -124,10 +143,11 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
 class _WeightedSum(torch.autograd.Function):
     """``sum_k w_k * x_k`` with a lean backward.
 
-    Autograd's own backward of the same expression computes
-    ``d/dw_k = sum(grad * x_k)`` by materialising ``grad * x_k`` and then
-    summing it; here it is one dot product, a single read of both maps.
-    The forward accumulates in place into one new tensor.
+    Kept hand-written because it is faster (it was measured so) than the
+    plain expression, for which there is no mmcv part: autograd's own
+    backward computes ``d/dw_k = sum(grad * x_k)`` by materialising
+    ``grad * x_k`` and then summing it; here it is one dot product, a single
+    read of both maps. The forward accumulates in place into one new tensor.
     """
 
     @staticmethod
@@ -175,8 +195,10 @@ def max_pool_same(x: Tensor) -> Tensor:
     'Same' padding puts the odd pixel of padding at the bottom/right. For
     non-negative ``x`` zero padding never wins a maximum, so the result
     equals PyTorch's pooling with one pixel of padding on odd sides and
-    ``ceil_mode`` covering the bottom/right on even sides, without copying
-    ``x`` into a padded tensor.
+    ``ceil_mode`` covering the bottom/right on even sides. Kept hand-written
+    because it is faster than padding first (as the authors'
+    ``MaxPool2dStaticSamePadding`` does): no padded copy of ``x`` is
+    written and read again.
 
     Args:
         x (Tensor): Non-negative maps, shape (N, C, H, W).
@@ -214,13 +236,15 @@ def resize_to(x: Tensor, size: Tuple[int, int]) -> Tensor:
     return F.interpolate(x, size=size, mode='nearest')
 
 
-class Resample(nn.Module):
+class Resample(LegacyKeysMixin, nn.Module):
     """Resize a ReLU-ed map to the target level, then 1x1 conv-BN-ReLU.
 
     For an exact 2x nearest upsampling the 1x1 conv, BN and ReLU run before
     the upsampling, on a quarter of the pixels: all three act per pixel, and
     replicating every pixel four times leaves the batch mean and (biased)
-    variance of BN unchanged, so the output is the same.
+    variance of BN unchanged, so the output is the same. This order is kept
+    because it is faster (a quarter of the conv and norm work, forward and
+    backward) than the plain resize-then-convolve.
 
     Args:
         in_channels (int): Channels of the source level.
@@ -231,7 +255,11 @@ class Resample(nn.Module):
     def __init__(self, in_channels: int, out_channels: int,
                  norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
-        self.conv = ConvBNReLU1x1(in_channels, out_channels, norm_cfg)
+        self.conv = conv1x1_norm_relu(in_channels, out_channels, norm_cfg)
+
+    def _legacy_key_map(self) -> Dict[str, str]:
+        """Version 1: ``conv`` was ``nn.Sequential(conv, norm, ReLU)``."""
+        return conv_module_key_map(self.conv, 'conv.', 'conv.0.', 'conv.1.')
 
     def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
         """Args:

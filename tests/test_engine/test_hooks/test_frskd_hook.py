@@ -1,9 +1,12 @@
+import glob
 import math
 import os
+import os.path as osp
 
 import pytest
 import torch
 import torch.distributed as dist
+from mmengine.config import Config
 from mmengine.model import MMDistributedDataParallel
 
 from frskd_mm.engine.hooks import FRSKDHook
@@ -51,6 +54,78 @@ def test_hook_switches_stop_gradient_and_sets_scale(build_frskd):
     assert distill[0].stop_target_grad is True
     hook.before_train_iter(runner, batch_idx=0)
     assert distill[0].scale == 0.5
+
+
+def test_the_hook_is_what_stops_the_distillation_gradient(build_frskd,
+                                                          batch):
+    """Without the hook training raises; with it loss_kd and loss_att give
+    zero gradient to the self-teacher, because the flag it switches on makes
+    them detach their targets (off, in eval mode, they reach it)."""
+    model = build_frskd().train()
+    inputs, samples = batch
+    with pytest.raises(RuntimeError, match='FRSKDHook'):
+        model(inputs, samples, mode='loss')
+    FRSKDHook().before_train(_Runner(model))
+    teacher = list(model.neck.parameters())
+
+    def distill_grads():
+        losses = model(inputs, samples, mode='loss')
+        assert losses['loss_kd'] > 0 and losses['loss_att'] > 0
+        grads = torch.autograd.grad(losses['loss_kd'] + losses['loss_att'],
+                                    teacher, allow_unused=True)
+        return [g for g in grads if g is not None]
+
+    assert all(torch.count_nonzero(g) == 0 for g in distill_grads())
+    model.head.distill.stop_target_grad = False
+    model.head.distill.eval()  # allowed without the flag, not detached
+    assert any(torch.count_nonzero(g) > 0 for g in distill_grads())
+
+
+def _scale(hook_cfg: dict, iteration: int, max_iters: int) -> float:
+    """The distillation factor ``FRSKDHook(**hook_cfg)`` sets before
+    ``iteration`` of a ``max_iters``-iteration training."""
+    hook = FRSKDHook(**{k: v for k, v in hook_cfg.items() if k != 'type'})
+    loss = SelfDistillLoss(1.0, 1.0, 1.0)
+    hook._losses = [loss]  # what before_train finds in a model
+    runner = _Runner(None, iter=iteration)
+    runner.max_iters = max_iters
+    hook.before_train_iter(runner, batch_idx=0)
+    return loss.scale
+
+
+def _old_seg_schedule(iteration: int) -> float:
+    """configs/_base_/frskd_seg_runtime.py before ``by_ratio``:
+    ``FRSKDHook(warmup=26667, ramp=13333, ramp_type='sigmoid')``."""
+    if iteration < 26667:
+        return 0.0
+    t = min((iteration - 26667) / 13333, 1.0)
+    return math.exp(-5.0 * (1.0 - t)**2)
+
+
+def test_seg_runtime_schedule_keeps_40k_and_follows_max_iters():
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    paths = []
+    for path in sorted(glob.glob(osp.join(root, 'configs', 'frskd', '*.py'))):
+        with open(path) as f:
+            if 'frskd_seg_runtime.py' in f.read():
+                paths.append(path)
+    assert len(paths) >= 4
+    for path in paths:
+        cfg = Config.fromfile(path)
+        hook, = cfg.custom_hooks
+        assert hook.by_ratio and cfg.train_cfg.max_iters == 40000, path
+        # The 40k-iteration schedule it had in iterations.
+        for it in (0, 26666, 26667, 30000, 33333, 36000, 39999, 40000):
+            assert _scale(hook, it, 40000) == pytest.approx(
+                _old_seg_schedule(it), rel=1e-3, abs=1e-4), (path, it)
+        assert _scale(hook, 26666, 40000) == 0.0
+        assert _scale(hook, 40000, 40000) == 1.0
+        # Another schedule length: off for 2/3, then the ramp.
+        assert _scale(hook, 1999, 3000) == 0.0
+        assert _scale(hook, 2000, 3000) == pytest.approx(math.exp(-5.0))
+        assert _scale(hook, 2500, 3000) == pytest.approx(math.exp(-1.25))
+        assert _scale(hook, 3000, 3000) == 1.0
 
 
 def test_by_epoch_uses_fractional_epochs(build_frskd):

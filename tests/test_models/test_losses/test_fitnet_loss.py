@@ -6,11 +6,11 @@ from frskd_mm.models.losses import FitNetLoss
 
 def test_fitnet_by_hand():
     loss = FitNetLoss(student_channels=[1], teacher_channels=[2]).eval()
-    conv = loss.regressors[0][0]
+    conv = loss.regressors[0].conv
     with torch.no_grad():
         conv.weight.copy_(torch.tensor([1.0, -2.0]).view(2, 1, 1, 1))
     # Eval-mode BN with fresh statistics divides by sqrt(1 + eps).
-    eps = loss.regressors[0][1].eps
+    eps = loss.regressors[0].bn.eps
     student = torch.tensor([[[[1.0, 2.0]]]])  # (1, 1, 1, 2)
     teacher = torch.tensor([[[[0.0, 1.0]], [[1.0, 0.0]]]])  # (1, 2, 1, 2)
     scale = 1 / (1 + eps)**0.5

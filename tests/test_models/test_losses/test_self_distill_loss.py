@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from frskd_mm.models.losses import attention_transfer, kd_kl_div
-from frskd_mm.models.losses.self_distill_loss import SelfDistillLoss
+from frskd_mm.models.losses.self_distill_loss import (HOOK_HINT,
+                                                      SelfDistillLoss)
 
 
 def _inputs():
@@ -18,8 +19,40 @@ def _inputs():
 
 def test_refuses_to_run_without_the_hook():
     loss = SelfDistillLoss(alpha=2.0, beta=100.0, temperature=4.0)
-    with pytest.raises(RuntimeError, match='FRSKDHook'):
+    assert loss.training and not loss.stop_target_grad
+    with pytest.raises(RuntimeError, match='FRSKDHook') as info:
         loss(*_inputs())
+    assert HOOK_HINT in str(info.value)
+
+
+def _grad_inputs():
+    s_logits, t_logits, s_feats, t_feats = _inputs()
+    for t in [s_logits, t_logits] + s_feats + t_feats:
+        t.requires_grad_()
+    return s_logits, t_logits, s_feats, t_feats
+
+
+@pytest.mark.parametrize('stop_target_grad', [True, False])
+def test_eval_mode_detaches_only_when_the_flag_is_on(stop_target_grad):
+    """In eval mode a call without the flag does not raise; it gives the
+    same values, but its targets are not detached: a backward pass reaches
+    them (the self-teacher). With the flag on they get no gradient."""
+    loss = SelfDistillLoss(alpha=2.0, beta=10.0, temperature=4.0).eval()
+    loss.stop_target_grad = stop_target_grad
+    s_logits, t_logits, s_feats, t_feats = _grad_inputs()
+    out = loss(s_logits, t_logits, s_feats, t_feats)
+    flagged = SelfDistillLoss(alpha=2.0, beta=10.0, temperature=4.0)
+    flagged.stop_target_grad = True
+    ref = flagged(s_logits, t_logits, s_feats, t_feats)
+    for key in ('loss_kd', 'loss_att'):
+        assert torch.equal(out[key], ref[key]), key
+    targets = [t_logits] + t_feats
+    grads = torch.autograd.grad(out['loss_kd'] + out['loss_att'], targets,
+                                allow_unused=True)
+    if stop_target_grad:
+        assert all(g is None for g in grads)
+    else:
+        assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
 def test_weights_and_schedule_scale():

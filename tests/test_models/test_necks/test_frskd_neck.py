@@ -1,5 +1,6 @@
 import pytest
 import torch
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmpretrain.registry import MODELS
 
 import frskd_mm  # noqa: F401
@@ -59,8 +60,22 @@ def test_fusion_topology():
     assert len(layer.bottom_up_laterals) == 3
     # Fast normalized fusion weights start at one.
     assert all((n.weight == 1).all() for n in layer.top_down_nodes)
-    # Depth 2 separable block: dw, pw, BN, ReLU, dw, pw, BN.
-    assert len(layer.top_down_nodes[0].conv) == 7
+    # Depth 2 separable block: [dw, pw, BN, ReLU], [dw, pw, BN], no bias.
+    first, last = layer.top_down_nodes[0].conv
+    for block in (first, last):
+        assert isinstance(block, DepthwiseSeparableConvModule)
+        assert not block.depthwise_conv.with_norm
+        assert not block.depthwise_conv.with_activation
+        assert block.depthwise_conv.conv.groups == 16
+        assert block.pointwise_conv.norm_name == 'bn'
+        assert block.depthwise_conv.conv.bias is None
+        assert block.pointwise_conv.conv.bias is None
+    assert first.pointwise_conv.with_activation
+    assert not last.pointwise_conv.with_activation
+    # 1x1 conv (no bias) -> BN -> ReLU laterals and resampling convs.
+    for conv in (layer.lateral_convs[0], layer.upsamples[0].conv):
+        assert isinstance(conv, ConvModule) and conv.conv.bias is None
+        assert conv.order == ('conv', 'norm', 'act') and conv.with_activation
 
 
 def test_eval_mode_never_runs_the_teacher():

@@ -1,7 +1,8 @@
 from .export import export_student, student_config, student_state_dict
-from .model import init_model, load_config, load_into
+from .model import (has_self_teacher, init_model, load_config,
+                    load_into)
 
 __all__ = [
-    'export_student', 'init_model', 'load_config', 'load_into',
-    'student_config', 'student_state_dict'
+    'export_student', 'has_self_teacher', 'init_model', 'load_config',
+    'load_into', 'student_config', 'student_state_dict'
 ]

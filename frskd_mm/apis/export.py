@@ -15,9 +15,8 @@ from mmengine.config import Config
 
 from ..registry import MODELS
 from ..tasks import TaskAdapter, get_task
-from ..utils.checkpoint import load_checkpoint_file
 from ..utils.runner import strip_run_guards
-from .model import init_model, load_config
+from .model import has_self_teacher, init_model, load_config
 
 
 def student_config(cfg: Config) -> Tuple[Config, bool]:
@@ -110,7 +109,7 @@ def export_student(config: str, checkpoint: str,
     try:
         model = init_model(cfg, checkpoint)
     except RuntimeError as e:
-        if not _has_self_teacher(checkpoint):
+        if not has_self_teacher(checkpoint):
             raise ValueError(
                 f'{checkpoint} has no self-teacher (no neck.* tensors): it '
                 'is a baseline checkpoint or an already exported student, '
@@ -125,13 +124,6 @@ def export_student(config: str, checkpoint: str,
     meta = getattr(model, 'dataset_meta', None)
     return plain_cfg, plain, dict(dataset_meta=meta or {}), \
         len(state) - len(student), needs_frskd
-
-
-def _has_self_teacher(checkpoint: str) -> bool:
-    """Whether the checkpoint holds any ``neck.*`` tensor (DDP or not)."""
-    ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
 
 
 def _replace_dataset_types(node, task: TaskAdapter) -> None:

@@ -6,9 +6,11 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from ..tasks import TaskAdapter, get_task
+from ..utils.checkpoint import load_checkpoint_file
 
 
 def load_config(config: Union[str, Config],
@@ -65,7 +67,10 @@ def init_model(config: Union[str, Config],
     task = get_task(cfg)
     if seed is not None:
         torch.manual_seed(seed)
-    model = task.build_model(cfg)
+    # The task packages' builders may set the process-wide default scope
+    # (mmseg's init_model does); keep it as it was.
+    with DefaultScope.overwrite_default_scope(task.scope):
+        model = task.build_model(cfg)
     if checkpoint is None:
         _init_weights(model)
     else:
@@ -95,6 +100,14 @@ def load_into(model: nn.Module, checkpoint: str,
     if meta.get('dataset_meta'):
         model.dataset_meta = meta['dataset_meta']
     return meta or {}
+
+
+def has_self_teacher(checkpoint: str) -> bool:
+    """Whether the checkpoint holds any self-teacher (``neck.*``) tensor,
+    with or without the ``module.`` prefix of DDP; read lazily (mmap)."""
+    ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
 
 
 def _init_weights(model: nn.Module) -> None:

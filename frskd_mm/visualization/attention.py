@@ -22,12 +22,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
 from torch import Tensor
 
-from ..apis.model import init_model, load_config
+from ..apis.model import has_self_teacher, init_model, load_config
 from ..models.losses import attention_transfer
-from ..utils.checkpoint import load_checkpoint_file
 from .maps import attention_maps, attention_power, frskd_features
 from .pipeline import build_image_pipeline, prepare_image
 from .plot import plot_attention
@@ -99,11 +97,9 @@ def load_frskd_model(cfg: Config, checkpoint: str, device: str = 'cpu',
     """
     check_frskd_config(cfg, name)
     try:
-        # The task's builder may set the global default scope; keep it.
-        with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-            return init_model(cfg, checkpoint, device)
+        return init_model(cfg, checkpoint, device)
     except RuntimeError as e:
-        if not _has_self_teacher(checkpoint):
+        if not has_self_teacher(checkpoint):
             raise ValueError(
                 f'{checkpoint} has no self-teacher (no neck.* tensors): it '
                 'is an exported student or a baseline checkpoint, and the '
@@ -112,13 +108,6 @@ def load_frskd_model(cfg: Config, checkpoint: str, device: str = 'cpu',
                 'epoch_<N>.pth or iter_<N>.pth).') from e
         raise ValueError(f'{e} (FRSKD configs: the self-teacher\'s classes '
                          'too, e.g. model.neck.num_classes=10)') from e
-
-
-def _has_self_teacher(checkpoint: str) -> bool:
-    """Whether the checkpoint holds any ``neck.*`` tensor (DDP or not)."""
-    ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
 
 
 def _caption(model: nn.Module, student: Tuple[Tensor, ...], data_sample,

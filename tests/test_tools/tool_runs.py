@@ -3,13 +3,14 @@
 Shared by the end-to-end tests of this folder (pytest puts the folder on
 ``sys.path``).
 """
-import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 from typing import List
+
+from frskd_mm.utils.logs import find_scalar_logs, read_records
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -45,12 +46,11 @@ def tiny_options(data_root, epochs: int = 1, workers: int = 0) -> List[str]:
 
 def scalars(work_dir) -> List[dict]:
     """All records of every run's scalars.json, in run order."""
-    records = []
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                          'scalars.json'))):
-        with open(path) as f:
-            records += [json.loads(line) for line in f]
-    return records
+    try:
+        paths = find_scalar_logs(str(work_dir))
+    except FileNotFoundError:
+        return []
+    return [r for path in paths for r in read_records(path)]
 
 
 def run_train_jobs(jobs: List[dict], folder) -> List[dict]:

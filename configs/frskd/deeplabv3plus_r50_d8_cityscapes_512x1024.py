@@ -1,15 +1,14 @@
-# FRSKD on Cityscapes (512x1024 crops) with DeepLabV3+ ResNet-50-D8.
-# Exactly configs/baseline/deeplabv3plus_r50_d8_cityscapes_512x1024.py
-# plus the self-teacher (BiFPN-style, depth 2) on the four stages of the
-# dilated ResNet (strides 4/8/8/8; the neck resizes to each level's own
-# size), FRSKDSegHead wrapping the baseline's DepthwiseSeparableASPPHead as
-# the student decoder with a light teacher decoder on the finest refined
-# level (stride 4), and FRSKDHook (../_base_/frskd_seg_runtime.py:
-# distillation off for 26,667 of the 40k iterations, then a sigmoid
-# ramp-up). The auxiliary FCNHead is kept: it reads the backbone's stage 3
-# as before.
-# The paper's segmentation settings: alpha 1, beta 50, T 1. Width 1 (not
-# the classification configs' 2): ResNet-50's stages already have 256..2048
+# FRSKD on Cityscapes (512x1024 crops) with DeepLabV3+ ResNet-50-D8. Exactly
+# configs/baseline/deeplabv3plus_r50_d8_cityscapes_512x1024.py plus the
+# self-teacher (BiFPN-style, depth 2) on the four stages of the dilated ResNet
+# (strides 4/8/8/8; the neck resizes to each level's own size), FRSKDSegHead
+# wrapping the baseline's DepthwiseSeparableASPPHead as the student decoder
+# with a light teacher decoder on the finest refined level (stride 4), and
+# FRSKDHook (../_base_/frskd_seg_runtime.py: distillation off for the first 2/3
+# of training (26,667 of 40k iterations), then a sigmoid ramp-up). The
+# auxiliary FCNHead is kept: it reads the backbone's stage 3 as before. The
+# paper's segmentation settings: alpha 1, beta 50, T 1. Width 1 (not the
+# classification configs' 2): ResNet-50's stages already have 256..2048
 # channels, and width 2 would run 4096-channel convolutions at stride 8.
 _base_ = [
     '../baseline/deeplabv3plus_r50_d8_cityscapes_512x1024.py',

@@ -27,7 +27,6 @@ class ClassificationTask(TaskAdapter):
     plain_datasets = {
         'LocalCIFAR10': 'CIFAR10',
         'LocalCIFAR100': 'CIFAR100',
-        'ImageFolder': 'CustomDataset',
     }
 
     def build_model(self, cfg: Config) -> nn.Module:

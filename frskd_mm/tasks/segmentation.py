@@ -28,7 +28,6 @@ class SegmentationTask(TaskAdapter):
                               'decode_head.distill.')
     student_renames = {'decode_head.student.': 'decode_head.'}
     plain_datasets = {
-        'CheckedPascalVOCDataset': 'PascalVOCDataset',
         'DigitCanvasDataset': 'BaseSegDataset',
     }
 

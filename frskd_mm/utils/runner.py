@@ -18,6 +18,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from .data_checks import check_dataset_configs
 from .distributed import LAUNCHERS
 
 
@@ -74,6 +75,9 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 def add_run_guards(cfg: Config, training: bool) -> None:
     """Add frskd_mm's run-time guards to any config (ours or a user's).
 
+    - :func:`~frskd_mm.utils.data_checks.check_dataset_configs` (both
+      tools, right away): the local data of the dataloaders the tool uses
+      exists, hidden folders are not classes; errors name the config key.
     - ``DataCheckHook`` (both tools): class lists of the splits, label
       values, label-map sizes, checked before and during the run.
     - ``collate_with_size_check`` around each dataloader's ``collate_fn``
@@ -90,6 +94,16 @@ def add_run_guards(cfg: Config, training: bool) -> None:
         cfg (Config): The config, edited in place.
         training (bool): For tools/train.py (True) or tools/test.py.
     """
+    # The data the tool will read exists where the config says, before any
+    # dataset is built (test runs do not need the training data).
+    if training:
+        loaders = ['train_dataloader']
+        if cfg.get('val_cfg', None) is not None and \
+                cfg.get('val_dataloader', None) is not None:
+            loaders.append('val_dataloader')
+    else:
+        loaders = ['test_dataloader']
+    check_dataset_configs(cfg, loaders)
     for field in LOADERS:
         if cfg.get(field, None) is not None:
             _check_collated_sizes(cfg[field])

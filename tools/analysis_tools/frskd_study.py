@@ -32,7 +32,7 @@ the overrides are passed to ``tools/train.py --cfg-options``::
         model.head.beta=0
 
 Configs must be epoch-based classification configs with an image-folder
-training set (``ImageFolder``/``CustomDataset``).
+training set (MMPretrain's ``CustomDataset`` layout).
 """
 import argparse
 import json

@@ -2,8 +2,8 @@
 # without FRSKD: MMSegmentation's
 # deeplabv3plus_r50-d8_4xb4-40k_voc12aug-512x512.py (40k iterations at
 # batch 16: 4 GPUs x 4 images, tools/dist_train.sh CONFIG 4; SGD lr 0.01,
-# poly), keeping its auxiliary FCNHead, with frskd_mm's
-# CheckedPascalVOCDataset (see ../_base_/datasets/voc12aug_512x512.py).
+# poly), keeping its auxiliary FCNHead, on MMSeg's PascalVOCDataset (see
+# ../_base_/datasets/voc12aug_512x512.py).
 # Weights: none are downloaded (model.pretrained=None), so the backbone
 # starts from random initialisation. MMSeg's results start from ImageNet
 # weights: add them with

@@ -5,9 +5,7 @@
 # channels); see that file for the choices and for ImageNet weights.
 _base_ = ['./efficientnet_b0_voc12aug_512x512.py']
 
-model = dict(
-    backbone=dict(arch='b1'),
-    decode_head=dict(channels=88))
+model = dict(backbone=dict(arch='b1'), decode_head=dict(channels=88))
 
 # EfficientNet's last 1x1 conv (backbone.layers.6, 1280 channels) is built
 # but not among out_indices, so it gets no gradient: DDP must allow that.

@@ -6,6 +6,7 @@ installed (see ``frskd_mm/datasets/__init__.py``).
 import os.path as osp
 
 from mmseg.datasets import BaseSegDataset
+
 from frskd_mm.registry import DATASETS
 
 # Black background, then ten well separated colours for the digits 0..9.
@@ -49,9 +50,7 @@ class DigitCanvasDataset(BaseSegDataset):
                  seg_map_suffix: str = '.png',
                  **kwargs) -> None:
         super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            **kwargs)
+            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
 
     def load_data_list(self):
         img_dir = self.data_prefix.get('img_path', '')

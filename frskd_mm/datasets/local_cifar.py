@@ -1,44 +1,41 @@
 """CIFAR datasets read from a local copy, never downloaded."""
-import os.path as osp
-
 from mmpretrain.datasets import CIFAR10, CIFAR100
+
 from frskd_mm.registry import DATASETS
 
 
 class _LocalCIFARMixin:
-    """Read the official pickled CIFAR files without checksums or download.
+    """Read the official pickled CIFAR files without checksums, never
+    downloading.
 
-    The files are looked up in ``<data_root>/<base_folder>/``; a missing
-    folder or file raises a ``FileNotFoundError`` saying what to put where.
-    Checksums are skipped so that subsets and test fixtures in the same
-    on-disk format load too.
+    Why a subclass and not MMPretrain's ``CIFAR10``/``CIFAR100`` in the
+    configs: those differ in behaviour, not only in messages. They verify
+    the md5 of every file, so subsets and test fixtures in the official
+    on-disk format fail to load, and they default to ``download=True``,
+    which goes to the network when a file is absent. These read the same
+    files the same way with the md5 entries set to None (which the
+    upstream integrity check accepts) and refuse ``download=True``.
+
+    Missing files are reported before the dataset is built, by
+    :func:`frskd_mm.utils.data_checks.check_dataset_configs` (run by
+    ``tools/train.py`` and ``tools/test.py``); built directly, a missing
+    file gives MMPretrain's own error.
     """
 
     def __init__(self, *args, download: bool = False, **kwargs) -> None:
         if download:
-            raise ValueError(f'{type(self).__name__} never downloads; use '
-                             "mmpretrain's CIFAR datasets for that.")
+            raise ValueError(
+                f'{type(self).__name__} never downloads: download '
+                f'{self.url} and extract it into data_root, or use '
+                f"mmpretrain's {type(self).__name__[len('Local'):]} "
+                '(download=True) instead.')
         super().__init__(*args, download=False, **kwargs)
-
-    def load_data_list(self):
-        root = self.data_prefix['root']
-        folder = osp.join(root, self.base_folder)
-        files = [f for f, _ in self.train_list + self.test_list]
-        files.append(self.meta['filename'])
-        missing = [f for f in files if not osp.isfile(osp.join(folder, f))]
-        if missing:
-            raise FileNotFoundError(
-                f'{type(self).__name__}: {missing} not found in {folder!r}. '
-                f'Download {self.url} and extract it into {root!r} (so that '
-                f'{osp.join(folder, files[0])!r} exists), or set '
-                'data_root in the config (--cfg-options '
-                'train_dataloader.dataset.data_root=...).')
-        return super().load_data_list()
 
 
 @DATASETS.register_module()
 class LocalCIFAR10(_LocalCIFARMixin, CIFAR10):
-    """CIFAR-10 from ``<data_root>/cifar-10-batches-py``."""
+    """CIFAR-10 from ``<data_root>/cifar-10-batches-py`` (no md5, no
+    download; see ``_LocalCIFARMixin``)."""
     train_list = [[f, None] for f, _ in CIFAR10.train_list]
     test_list = [[f, None] for f, _ in CIFAR10.test_list]
     meta = dict(CIFAR10.meta, md5=None)
@@ -46,7 +43,8 @@ class LocalCIFAR10(_LocalCIFARMixin, CIFAR10):
 
 @DATASETS.register_module()
 class LocalCIFAR100(_LocalCIFARMixin, CIFAR100):
-    """CIFAR-100 from ``<data_root>/cifar-100-python``."""
+    """CIFAR-100 from ``<data_root>/cifar-100-python`` (no md5, no
+    download; see ``_LocalCIFARMixin``)."""
     train_list = [[f, None] for f, _ in CIFAR100.train_list]
     test_list = [[f, None] for f, _ in CIFAR100.test_list]
     meta = dict(CIFAR100.meta, md5=None)

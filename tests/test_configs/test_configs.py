@@ -4,8 +4,9 @@ The configs are discovered with glob, so a new config is covered as soon as
 it is added. For each one the model is built from the config and trained for
 one step on a tiny random batch (through the config's data preprocessor, so
 Mixup/CutMix run as in training); its datasets are built on a fake copy of
-the expected on-disk layout. Each FRSKD config must be its baseline plus the
-FRSKD neck, head and hook, nothing else.
+the expected on-disk layout, after the tools' data check
+(``check_dataset_configs``) has passed on it. Each FRSKD config must be its
+baseline plus the FRSKD neck, head and hook, nothing else.
 """
 import copy
 import glob
@@ -17,15 +18,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from config_files import CONFIG_DIR, cached_config, config_id, load
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import DATASETS, HOOKS, MODELS, TRANSFORMS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import register_all_modules
-from config_files import CONFIG_DIR, cached_config, config_id, load
 
 import frskd_mm  # noqa: F401
 from frskd_mm.engine.hooks import FRSKDHook
+from frskd_mm.utils.data_checks import check_dataset_configs, dataset_configs
 
 register_all_modules(init_default_scope=False)
 
@@ -53,10 +55,10 @@ FRSKD_LOSSES = {'loss_cls', 'loss_teacher', 'loss_kd', 'loss_att'}
 # classes, alpha, beta, images per GPU, GPUs, epochs, lr steps, batch aug.
 PAPER = {
     'resnet18_cifar100': (100, 2, 100, 128, 1, 200, [100, 150], None),
-    'resnet18_cifar100_mixup': (100, 2, 100, 128, 1, 200, [100, 150],
-                                dict(type='Mixup', alpha=0.2)),
-    'resnet18_cifar100_cutmix': (100, 2, 100, 128, 1, 200, [100, 150],
-                                 dict(type='CutMix', alpha=1.0)),
+    'resnet18_cifar100_mixup':
+    (100, 2, 100, 128, 1, 200, [100, 150], dict(type='Mixup', alpha=0.2)),
+    'resnet18_cifar100_cutmix':
+    (100, 2, 100, 128, 1, 200, [100, 150], dict(type='CutMix', alpha=1.0)),
     'wrn16_2_cifar100': (100, 2, 100, 128, 1, 200, [100, 150], None),
     'resnet18_tinyimagenet': (200, 3, 100, 128, 1, 200, [100, 150], None),
     'resnet18_cub200': (200, 1, 200, 32, 1, 200, [100, 150], None),
@@ -140,9 +142,8 @@ def test_config_trains_one_step(path):
         assert losses['loss_att'] > 0
     sum(losses.values()).backward()
     no_grad = [
-        n for n, p in model.named_parameters()
-        if p.requires_grad and (p.grad is None or not torch.isfinite(
-            p.grad).all())
+        n for n, p in model.named_parameters() if p.requires_grad and (
+            p.grad is None or not torch.isfinite(p.grad).all())
     ]
     assert not no_grad, f'parameters without a finite gradient: {no_grad}'
 
@@ -194,8 +195,8 @@ def test_frskd_config_follows_the_paper(name):
     (num_classes, alpha, beta, batch, gpus, epochs, steps,
      augments) = PAPER[name]
     head, neck = cfg.model.head, cfg.model.neck
-    assert (head.num_classes, head.alpha, head.beta, head.temperature) == (
-        num_classes, alpha, beta, 4.0)
+    assert (head.num_classes, head.alpha, head.beta,
+            head.temperature) == (num_classes, alpha, beta, 4.0)
     assert (neck.width, neck.depth) == (2, 2)
     assert head.get('feature_loss') is None  # attention transfer
     assert cfg.data_preprocessor.num_classes == num_classes
@@ -259,7 +260,7 @@ def _fake_data_root(ds_cfg, root):
     """Write the layout the dataset config expects, with 2 classes."""
     if ds_cfg.type == 'LocalCIFAR100':
         return root  # the cifar100_root fixture
-    if ds_cfg.type == 'ImageFolder':
+    if ds_cfg.type == 'CustomDataset':
         for cls in ('class_a', 'class_b'):
             _write_images(
                 osp.join(root, ds_cfg.data_prefix, cls), ['0.jpg', '1.JPEG'])
@@ -276,6 +277,11 @@ def _fake_data_root(ds_cfg, root):
                          'extend _fake_data_root')
 
 
+# Dataset types the configs may use: upstream ones, and ours that differ in
+# behaviour (LocalCIFAR100: no md5 check, no download), not only in checks.
+CONFIG_DATASET_TYPES = {'CustomDataset', 'ImageNet', 'LocalCIFAR100'}
+
+
 @pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
 def test_datasets_load_the_expected_layout(path, tmp_path, cifar100_root):
     cfg = load(path)
@@ -283,10 +289,14 @@ def test_datasets_load_the_expected_layout(path, tmp_path, cifar100_root):
     num_classes = cfg.model.head.num_classes
     assert cfg.data_preprocessor.num_classes == num_classes
     for split in ('train', 'val', 'test'):
-        ds_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
+        ds_cfg = cfg[f'{split}_dataloader'].dataset
+        assert ds_cfg.type in CONFIG_DATASET_TYPES, ds_cfg.type
         root = cifar100_root if ds_cfg.type == 'LocalCIFAR100' else str(
             tmp_path / split)
         ds_cfg.data_root = _fake_data_root(ds_cfg, root)
+    check_dataset_configs(cfg)  # what the tools run before building
+    for split in ('train', 'val', 'test'):
+        ds_cfg = copy.deepcopy(cfg[f'{split}_dataloader'].dataset)
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             dataset = DATASETS.build(ds_cfg)
         assert len(dataset) > 0
@@ -295,3 +305,20 @@ def test_datasets_load_the_expected_layout(path, tmp_path, cifar100_root):
         assert item['inputs'].dtype == torch.uint8
         label = int(item['data_samples'].gt_label)
         assert 0 <= label < num_classes
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=config_id)
+def test_data_check_names_a_wrong_data_root(path, tmp_path):
+    """Every config's data is checked before the build; a wrong data_root
+    names the key to set."""
+    cfg = load(path)
+    for _, ds_cfg in dataset_configs(cfg):
+        ds_cfg.data_root = str(tmp_path / 'nowhere')
+    if cfg.train_dataloader.dataset.type == 'ImageNet':
+        pytest.skip('ImageNet keeps its own checks (not a known type)')
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'^train_dataloader\.dataset\.data_root: .*'
+            r'--cfg-options train_dataloader\.dataset\.'
+            r'data_root=DIR'):
+        check_dataset_configs(cfg)

@@ -7,8 +7,7 @@ import torch
 from mmengine.dataset import DefaultSampler
 from torch.utils.data import DataLoader, Dataset
 
-from frskd_mm.datasets import (DrawSeededDataset, DrawSeededSampler,
-                               SeededIndex)
+from frskd_mm.datasets import DrawSeededDataset, DrawSeededSampler, SeededIndex
 
 
 class _Noisy(Dataset):
@@ -41,11 +40,13 @@ def test_sampler_keeps_the_order_and_seeds_each_draw():
 
 
 def _epochs(num_workers, persistent=False):
-    sampler = DrawSeededSampler(DefaultSampler(_Noisy(), shuffle=True,
-                                               seed=0))
-    loader = DataLoader(DrawSeededDataset(_Noisy()), batch_size=2,
-                        sampler=sampler, num_workers=num_workers,
-                        persistent_workers=persistent)
+    sampler = DrawSeededSampler(DefaultSampler(_Noisy(), shuffle=True, seed=0))
+    loader = DataLoader(
+        DrawSeededDataset(_Noisy()),
+        batch_size=2,
+        sampler=sampler,
+        num_workers=num_workers,
+        persistent_workers=persistent)
     out = []
     for epoch in range(3):
         sampler.set_epoch(epoch)

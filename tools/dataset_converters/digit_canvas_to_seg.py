@@ -52,19 +52,24 @@ def split_digits(labels: np.ndarray) -> Dict[str, List[int]]:
     return split
 
 
-def _place(rng: np.random.Generator, size: int, boxes: List[Tuple[int, ...]],
-           canvas: int, tries: int = 20):
+def _place(rng: np.random.Generator,
+           size: int,
+           boxes: List[Tuple[int, ...]],
+           canvas: int,
+           tries: int = 20):
     """A top-left corner for a ``size`` square not overlapping ``boxes``."""
     for _ in range(tries):
         y, x = (int(v) for v in rng.integers(0, canvas - size + 1, 2))
-        if all(y + size <= y0 or y >= y0 + s0 or x + size <= x0
-               or x >= x0 + s0 for y0, x0, s0 in boxes):
+        if all(y + size <= y0 or y >= y0 + s0 or x + size <= x0 or x >= x0 + s0
+               for y0, x0, s0 in boxes):
             return y, x
     return None
 
 
-def make_canvas(rng: np.random.Generator, images: np.ndarray,
-                labels: np.ndarray, pool: List[int],
+def make_canvas(rng: np.random.Generator,
+                images: np.ndarray,
+                labels: np.ndarray,
+                pool: List[int],
                 size: int = SIZE) -> Tuple[np.ndarray, np.ndarray]:
     """Compose one canvas.
 
@@ -93,8 +98,9 @@ def make_canvas(rng: np.random.Generator, images: np.ndarray,
         y, x = corner
         boxes.append((y, x, side))
         index = int(rng.choice(pool))
-        ink = cv2.resize(images[index].astype(np.float32) / 16.0,
-                         (side, side), interpolation=cv2.INTER_LINEAR)
+        ink = cv2.resize(
+            images[index].astype(np.float32) / 16.0, (side, side),
+            interpolation=cv2.INTER_LINEAR)
         ink = np.clip(ink, 0.0, 1.0)[..., None]
         colour = rng.integers(150, 256, 3).astype(np.float32)
         patch = img[y:y + side, x:x + side]

@@ -7,8 +7,8 @@ image of each class goes to ``test``, the rest to ``train``::
     <out>/train/<digit>/<index>.png   (1,442 images)
     <out>/test/<digit>/<index>.png    (355 images)
 
-MMPretrain reads this layout with ``CustomDataset`` (or frskd_mm's
-``ImageFolder``). Running it again on a complete folder does nothing.
+MMPretrain reads this layout with ``CustomDataset`` (the demo configs'
+dataset type). Running it again on a complete folder does nothing.
 
 Example:
     python tools/dataset_converters/digits_to_folder.py data/digits
@@ -47,8 +47,9 @@ def write_digits(out_dir: str, size: int = SIZE) -> Dict[str, int]:
         gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_LINEAR)
         folder = osp.join(out_dir, split, str(label))
         os.makedirs(folder, exist_ok=True)
-        cv2.imwrite(osp.join(folder, f'{index:04d}.png'),
-                    cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+        cv2.imwrite(
+            osp.join(folder, f'{index:04d}.png'),
+            cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
         counts[split] += 1
     open(stamp, 'w').close()
     return counts

@@ -4,9 +4,11 @@
 # Expected layout, one folder per class:
 #   <data_root>/train/<class>/<image>
 #   <data_root>/valid/<class>/<image>
+# MMPretrain's CustomDataset makes every sub-folder a class: the tools stop
+# before the run if a hidden folder (.ipynb_checkpoints) is among them.
 custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
-dataset_type = 'ImageFolder'
+dataset_type = 'CustomDataset'
 
 data_preprocessor = dict(
     # ImageNet RGB normalisation.

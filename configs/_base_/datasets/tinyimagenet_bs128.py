@@ -3,9 +3,10 @@
 # sorted into class folders as the authors did):
 #   data/tiny-imagenet-200/train/<wnid>/<image>.JPEG
 #   data/tiny-imagenet-200/valid/<wnid>/<image>.JPEG
+# (MMPretrain's CustomDataset; the tools check the layout before the run.)
 custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
-dataset_type = 'ImageFolder'
+dataset_type = 'CustomDataset'
 data_root = 'data/tiny-imagenet-200'
 
 data_preprocessor = dict(

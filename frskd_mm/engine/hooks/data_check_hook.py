@@ -4,10 +4,10 @@ from typing import Iterator, List, Optional, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from frskd_mm.registry import HOOKS
 
+from frskd_mm.registry import HOOKS
 from ...utils.data_checks import (class_list_difference, first_size_mismatch,
-                                  invalid_label_values)
+                                  invalid_label_values, is_hidden)
 
 
 @HOOKS.register_module()
@@ -16,7 +16,8 @@ class DataCheckHook(Hook):
     classes, with errors that name the file and the fix.
 
     - Before training: the validation set must list the training set's
-      classes in the same order (a label is a position in that list); for
+      classes in the same order (a label is a position in that list; a
+      hidden folder that became a class is named as such); for
       segmentation every label map must have its image's size (a mismatch
       is otherwise padded or cropped away silently). Sizes come from the
       file headers (about 1.2 s per 10,000 pairs here).
@@ -43,8 +44,9 @@ class DataCheckHook(Hook):
         if runner.val_loop is None:
             return
         val = runner.val_dataloader.dataset
-        _check_classes(_classes(train), 'train_dataloader', _classes(val),
-                       'val_dataloader')
+        _check_classes(
+            _classes(train), 'train_dataloader', _classes(val),
+            'val_dataloader')
         _check_seg_sizes(val, 'val_dataloader')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -55,20 +57,27 @@ class DataCheckHook(Hook):
     def before_test(self, runner) -> None:
         test = runner.test_dataloader.dataset
         if self._checkpoint_classes is not None:
-            _check_classes(self._checkpoint_classes, 'the checkpoint '
-                           "(meta['dataset_meta'], its training set)",
-                           _classes(test), 'test_dataloader')
+            _check_classes(
+                self._checkpoint_classes, 'the checkpoint '
+                "(meta['dataset_meta'], its training set)", _classes(test),
+                'test_dataloader')
         _check_seg_sizes(test, 'test_dataloader')
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
         self._check_labels(runner, data_batch, runner.train_dataloader)
 
-    def before_val_iter(self, runner, batch_idx: int,
+    def before_val_iter(self,
+                        runner,
+                        batch_idx: int,
                         data_batch: Optional[dict] = None) -> None:
         self._check_labels(runner, data_batch, runner.val_dataloader)
 
-    def before_test_iter(self, runner, batch_idx: int,
+    def before_test_iter(self,
+                         runner,
+                         batch_idx: int,
                          data_batch: Optional[dict] = None) -> None:
         self._check_labels(runner, data_batch, runner.test_dataloader)
 
@@ -79,9 +88,11 @@ class DataCheckHook(Hook):
             model = runner.model.module if is_model_wrapper(
                 runner.model) else runner.model
             head = getattr(model, 'decode_head', None)
-            self._label_range[id(dataloader)] = (
-                None if classes is None else len(classes),
-                getattr(head, 'ignore_index', 255))
+            self._label_range[id(dataloader)] = (None if classes is None else
+                                                 len(classes),
+                                                 getattr(
+                                                     head, 'ignore_index',
+                                                     255))
         num_classes, ignore = self._label_range[id(dataloader)]
         if num_classes is None:
             return
@@ -121,13 +132,18 @@ def _check_classes(reference: Optional[Sequence[str]], reference_name: str,
         return
     difference = class_list_difference(reference, other)
     if difference:
+        hidden = [
+            c for c in list(reference) + list(other) if is_hidden(str(c))
+        ]
+        hint = (f' The hidden folder(s) {sorted(set(hidden))} became '
+                "classes (MMPretrain's CustomDataset makes every sub-folder "
+                'a class): delete or move them.' if hidden else '')
         raise ValueError(
             f'The classes of {other_name} differ from those of '
             f'{reference_name}: {difference}. Labels are positions in the '
             'class list, so every split must list the same classes in the '
-            'same order: give each split the same class folders (hidden '
-            'folders such as .ipynb_checkpoints are ignored), or set the '
-            'same metainfo=dict(classes=[...]) in every dataset.')
+            'same order: give each split the same class folders, or set the '
+            f'same metainfo=dict(classes=[...]) in every dataset.{hint}')
 
 
 def _leaf_datasets(dataset) -> Iterator:

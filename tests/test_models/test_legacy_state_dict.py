@@ -13,8 +13,9 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
-from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
+from mmengine.runner.checkpoint import get_state_dict
 from mmengine.runner.checkpoint import load_state_dict as mme_load_state_dict
+from mmengine.runner.checkpoint import weights_to_cpu
 from mmpretrain.structures import DataSample
 
 from frskd_mm.engine.hooks import FRSKDHook

@@ -5,8 +5,9 @@ from typing import Sequence, Tuple
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from frskd_mm.registry import MODELS
 from torch import Tensor
+
+from frskd_mm.registry import MODELS
 
 
 class PreActBlock(nn.Module):

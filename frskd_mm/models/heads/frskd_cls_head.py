@@ -5,10 +5,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmpretrain.models.heads import ClsHead
-from frskd_mm.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import Tensor
 
+from frskd_mm.registry import MODELS
 from ..losses.self_distill_loss import SelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures

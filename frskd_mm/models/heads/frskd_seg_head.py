@@ -12,7 +12,6 @@ from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
-
 from ..losses.self_distill_loss import SelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures

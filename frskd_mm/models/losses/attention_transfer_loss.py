@@ -7,8 +7,9 @@ from typing import Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-from frskd_mm.registry import MODELS
 from torch import Tensor
+
+from frskd_mm.registry import MODELS
 
 
 def spatial_attention(feat: Tensor, p: int = 2) -> Tensor:

@@ -10,9 +10,9 @@ its ``stop_target_grad`` is on, which
 from typing import Dict, Optional, Sequence
 
 import torch.nn as nn
-from frskd_mm.registry import MODELS
 from torch import Tensor
 
+from frskd_mm.registry import MODELS
 from .kd_loss import kd_kl_div
 
 HOOK_HINT = ("add dict(type='FRSKDHook') to custom_hooks (our "

@@ -5,9 +5,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from frskd_mm.registry import MODELS
 from torch import Tensor
 
+from frskd_mm.registry import MODELS
 from .bifpn_layer import BiFPNLayer
 from .grad_scale import scale_grad
 from .self_teacher_features import SelfTeacherFeatures

@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from frskd_mm.models.losses import attention_transfer, kd_kl_div
-from frskd_mm.models.losses.self_distill_loss import (HOOK_HINT,
-                                                      SelfDistillLoss)
+from frskd_mm.models.losses.self_distill_loss import HOOK_HINT, SelfDistillLoss
 
 
 def _inputs():

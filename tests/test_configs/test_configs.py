@@ -315,7 +315,10 @@ def test_data_check_names_a_wrong_data_root(path, tmp_path):
     for _, ds_cfg in dataset_configs(cfg):
         ds_cfg.data_root = str(tmp_path / 'nowhere')
     if cfg.train_dataloader.dataset.type == 'ImageNet':
-        pytest.skip('ImageNet keeps its own checks (not a known type)')
+        # Not a type the check knows: MMPretrain's ImageNet reports its
+        # missing data itself, when the dataset is built.
+        check_dataset_configs(cfg)
+        return
     with pytest.raises(
             FileNotFoundError,
             match=r'^train_dataloader\.dataset\.data_root: .*'

@@ -164,6 +164,11 @@ class FRSKDClsHead(ClsHead):
                 "use neck=dict(type='FRSKDNeck', in_channels=[...], "
                 'num_classes=...) with the backbone returning every stage, '
                 f'got {type(feats).__name__} from the neck.')
+        if self.cal_acc and 'gt_score' in data_samples[0]:
+            raise ValueError(
+                'model.head.cal_acc=True needs hard labels, but the batch has '
+                'soft targets (gt_score, from Mixup/CutMix batch '
+                'augmentation); set model.head.cal_acc=False.')
         student_logits = self(feats)
         teacher_logits = feats.teacher_logits
         # MMPretrain's own loss: targets from gt_label or gt_score, then

@@ -53,6 +53,21 @@ def test_soft_targets_from_batch_augments():
     torch.testing.assert_close(losses['loss_teacher'], expected)
 
 
+def test_training_accuracy_with_hard_labels_and_its_soft_label_error():
+    head = _head(cal_acc=True, topk=(1, 2))
+    feats = _feats()
+    samples = [DataSample().set_gt_label(2), DataSample().set_gt_label(0)]
+    losses = head.loss(feats, samples)
+    student = head.fc(feats[-1].mean(dim=(2, 3)))
+    top1 = (student.argmax(1) == torch.tensor([2, 0])).float().mean() * 100
+    acc = torch.as_tensor(losses['accuracy_top-1']).reshape(())
+    torch.testing.assert_close(acc, top1)
+    assert 'accuracy_top-2' in losses
+    soft = [DataSample().set_gt_score(torch.tensor([0.5, 0.5, 0.0]))] * 2
+    with pytest.raises(ValueError, match=r'model\.head\.cal_acc=False'):
+        head.loss(feats, soft)
+
+
 def test_prediction_equals_mmpretrain_linear_head():
     head = _head()
     plain = LinearClsHead(num_classes=3, in_channels=4)

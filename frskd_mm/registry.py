@@ -50,16 +50,17 @@ class TaskRegistry(Registry):
 
     def __init__(self, name: str, parent: Registry, attribute: str,
                  locations: List[str]) -> None:
-        super().__init__(name, parent=parent, scope='frskd_mm',
-                         locations=locations)
+        super().__init__(
+            name, parent=parent, scope='frskd_mm', locations=locations)
         self.attribute = attribute
 
     def task_registries(self) -> List[Registry]:
         """The registries of this kind in the installed task packages, or
         MMEngine's root registry when none of them has one."""
         found = [
-            getattr(importlib.import_module(f'{package}.registry'),
-                    self.attribute, None) for package in TASK_PACKAGES
+            getattr(
+                importlib.import_module(f'{package}.registry'), self.attribute,
+                None) for package in TASK_PACKAGES
             if package_available(package)
         ]
         return [r for r in found if r is not None] or [self.parent]
@@ -81,13 +82,11 @@ class TaskRegistry(Registry):
                         f'has a different {name} from {existing.__module__};'
                         f' frskd_mm cannot register its own {name} there. '
                         'Rename one of them.')
-                registry.register_module(name=name, force=True,
-                                         module=module)
+                registry.register_module(name=name, force=True, module=module)
 
 
 #: Models: backbones, necks, heads, losses.
-MODELS = TaskRegistry('model', MMENGINE_MODELS, 'MODELS',
-                      ['frskd_mm.models'])
+MODELS = TaskRegistry('model', MMENGINE_MODELS, 'MODELS', ['frskd_mm.models'])
 #: Hooks.
 HOOKS = TaskRegistry('hook', MMENGINE_HOOKS, 'HOOKS',
                      ['frskd_mm.engine.hooks'])

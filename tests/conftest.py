@@ -26,27 +26,43 @@ def load_tool(path: str):
     return module
 
 
-def frskd_classifier_cfg(num_classes: int = 5, alpha: float = 2.0,
-                         beta: float = 100.0, **head) -> dict:
+def frskd_classifier_cfg(num_classes: int = 5,
+                         alpha: float = 2.0,
+                         beta: float = 100.0,
+                         **head) -> dict:
     """A WRN-16-2 FRSKD classifier, as configs/frskd/wrn16_2_cifar100.py."""
     return dict(
         type='ImageClassifier',
-        backbone=dict(type='WideResNetCIFAR', depth=16, widen_factor=2,
-                      out_indices=(0, 1, 2)),
-        neck=dict(type='FRSKDNeck', in_channels=[32, 64, 128], width=2,
-                  depth=2, num_classes=num_classes),
-        head=dict(type='FRSKDClsHead', num_classes=num_classes,
-                  in_channels=128, alpha=alpha, beta=beta, temperature=4.0,
-                  **head))
+        backbone=dict(
+            type='WideResNetCIFAR',
+            depth=16,
+            widen_factor=2,
+            out_indices=(0, 1, 2)),
+        neck=dict(
+            type='FRSKDNeck',
+            in_channels=[32, 64, 128],
+            width=2,
+            depth=2,
+            num_classes=num_classes),
+        head=dict(
+            type='FRSKDClsHead',
+            num_classes=num_classes,
+            in_channels=128,
+            alpha=alpha,
+            beta=beta,
+            temperature=4.0,
+            **head))
 
 
 @pytest.fixture
 def build_frskd():
+
     def build(**kwargs):
         torch.manual_seed(0)
         model = MODELS.build(frskd_classifier_cfg(**kwargs))
         model.init_weights()
         return model
+
     return build
 
 
@@ -58,7 +74,9 @@ def batch():
     return inputs, samples
 
 
-def write_cifar100(root, num_train: int = 32, num_test: int = 16,
+def write_cifar100(root,
+                   num_train: int = 32,
+                   num_test: int = 16,
                    seed: int = 0) -> str:
     """Write a tiny CIFAR-100 in the official pickle format.
 
@@ -110,8 +128,10 @@ def write_canvases():
         'tools/dataset_converters/digit_canvas_to_seg.py').write_canvases
 
 
-def write_image_folder(root, splits=(('train', 2), ('test', 1)),
-                       num_classes: int = 10, size: int = 32,
+def write_image_folder(root,
+                       splits=(('train', 2), ('test', 1)),
+                       num_classes: int = 10,
+                       size: int = 32,
                        seed: int = 0) -> str:
     """Write ``<root>/<split>/<class>/<i>.png`` (random RGB images), the
     layout of the demo's digits and of MMPretrain's ``CustomDataset``.

@@ -32,8 +32,8 @@ def _call(func, result_type, *args):
     which torch allows by default and which calls whatever it is given;
     ``result_type`` must be the type of the result (else the call still
     ran, then fails)."""
-    return _Call(torch._tensor._rebuild_from_type_v2, func, result_type,
-                 args, {})
+    return _Call(torch._tensor._rebuild_from_type_v2, func, result_type, args,
+                 {})
 
 
 def _eval_via(builtins_dict, code: str):
@@ -53,19 +53,22 @@ def hostile_payloads(marker: str) -> dict:
     return {
         # builtins.getattr walks from a function torch allows by default
         # (torch._utils._rebuild_tensor) to __builtins__ and eval.
-        'getattr_chain': _eval_via(
+        'getattr_chain':
+        _eval_via(
             _getattr(torch._utils._rebuild_tensor, '__builtins__'), code),
         # The classic: a reducer that calls os.system.
-        'os_system': _Call(os.system, shell),
+        'os_system':
+        _Call(os.system, shell),
         # The same walk, starting from a global MMEngine checkpoints need
         # (HistoryBuffer): only its statistics methods may be looked up.
-        'allowed_global_chain': _eval_via(
+        'allowed_global_chain':
+        _eval_via(
             _getattr(_getattr(HistoryBuffer, '__init__'), '__builtins__'),
             code),
         # A lookup that is allowed (a statistics method of HistoryBuffer),
         # called on a hostile object through a function torch allows.
-        'allowed_method_call': _call(
-            _getattr(HistoryBuffer, 'mean'), torch.Tensor, code),
+        'allowed_method_call':
+        _call(_getattr(HistoryBuffer, 'mean'), torch.Tensor, code),
     }
 
 
@@ -75,7 +78,9 @@ def write_hostile_checkpoints(folder: str, marker: str) -> dict:
     paths = {}
     for kind, payload in hostile_payloads(marker).items():
         path = osp.join(folder, f'{kind}.pth')
-        torch.save(dict(meta=dict(epoch=1, iter=4, payload=payload),
-                        state_dict=dict(w=torch.zeros(2))), path)
+        torch.save(
+            dict(
+                meta=dict(epoch=1, iter=4, payload=payload),
+                state_dict=dict(w=torch.zeros(2))), path)
         paths[kind] = path
     return paths

@@ -55,8 +55,11 @@ def _imports(path: Path):
 
 
 def test_every_part_has_a_layer():
-    parts = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()
-             if not p.name.startswith(('.', '_')) or p.name == '__init__.py'}
+    parts = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if not p.name.startswith(('.', '_')) or p.name == '__init__.py'
+    }
     parts.discard('__pycache__')
     assert parts <= set(LAYERS), parts - set(LAYERS)
 
@@ -64,8 +67,8 @@ def test_every_part_has_a_layer():
 def test_no_upward_imports():
     upward = []
     for path in sorted(PACKAGE.rglob('*.py')):
-        own = _part('.'.join(path.relative_to(
-            PACKAGE.parent).with_suffix('').parts))
+        own = _part('.'.join(
+            path.relative_to(PACKAGE.parent).with_suffix('').parts))
         for name, line in _imports(path):
             if LAYERS[_part(name)] > LAYERS[own]:
                 upward.append(f'{path.relative_to(PACKAGE.parent)}:{line} '

@@ -64,14 +64,13 @@ def test_a_new_module_is_one_decorator(monkeypatch):
             super().__init__()
             self.p = p
 
-    for scope, upstream in (('mmpretrain', CLS_MODELS),
-                            ('mmseg', SEG_MODELS)):
+    for scope, upstream in (('mmpretrain', CLS_MODELS), ('mmseg', SEG_MODELS)):
         with DefaultScope.overwrite_default_scope(scope):
             built = upstream.build(dict(type='MyFeatureLoss', p=3))
         assert isinstance(built, MyFeatureLoss) and built.p == 3
     # The head builds its feature term through the same registry.
-    head = FRSKDClsHead(num_classes=3, in_channels=8,
-                        feature_loss=dict(type='MyFeatureLoss'))
+    head = FRSKDClsHead(
+        num_classes=3, in_channels=8, feature_loss=dict(type='MyFeatureLoss'))
     assert isinstance(head.distill.feature_loss, MyFeatureLoss)
 
 
@@ -87,16 +86,17 @@ def test_a_different_module_under_our_name_is_reported(monkeypatch):
     class Ours(nn.Module):
         pass
 
-    with pytest.raises(KeyError, match='already has a different '
-                       'ClashingName'):
+    with pytest.raises(
+            KeyError, match='already has a different '
+            'ClashingName'):
         registry.MODELS.register_module(name='ClashingName', module=Ours)
 
 
 def test_registering_the_same_module_again_is_harmless(monkeypatch):
     for r in (registry.MODELS, CLS_MODELS, SEG_MODELS):
         monkeypatch.setattr(r, '_module_dict', dict(r._module_dict))
-    registry.MODELS.register_module(name='FRSKDNeck', module=FRSKDNeck,
-                                    force=True)
+    registry.MODELS.register_module(
+        name='FRSKDNeck', module=FRSKDNeck, force=True)
     assert SEG_MODELS.get('FRSKDNeck') is FRSKDNeck
 
 
@@ -121,8 +121,11 @@ def test_import_frskd_mm_without_mmseg():
         print('why:', package_error('mmseg'))
         """)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, '-c', code], cwd=root,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, '-c', code],
+                            cwd=root,
+                            capture_output=True,
+                            text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert 'why: mmseg is not installed' in result.stdout
     assert 'mmsegmentation>=1.0.0' in result.stdout

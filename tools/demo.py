@@ -28,15 +28,15 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from frskd_mm.utils.results import (last_logged, mean_std,  # noqa: E402
-                                    paired_difference)
+from frskd_mm.utils.results import last_logged, mean_std, paired_difference
 
 # Each demo: the data writer and its folder, the metric printed, the runs:
 # the baseline, FRSKD with the paper's settings, and FRSKD with our stable
 # recipe (docs/frskd_study.md). The first run is the reference of the
 # paired differences.
 DEMOS = {
-    'cls': dict(
+    'cls':
+    dict(
         title='WRN-16-2 on scikit-learn digits (test split)',
         writer='tools/dataset_converters/digits_to_folder.py',
         data_root='data/digits',
@@ -44,7 +44,8 @@ DEMOS = {
         runs=(('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),
               ('frskd', 'configs/demo/frskd_wrn16_2_digits.py'),
               ('stable', 'configs/demo/frskd_stable_wrn16_2_digits.py'))),
-    'seg': dict(
+    'seg':
+    dict(
         title='segmentation of digit canvases (val split)',
         writer='tools/dataset_converters/digit_canvas_to_seg.py',
         data_root='data/digit_canvas',
@@ -64,16 +65,19 @@ def run_demo(demo: dict, work_root: str, seed: int) -> dict:
     results = {}
     for name, config in demo['runs']:
         work_dir = osp.join(work_root, name)
-        print(f'\n=== Training {name}, seed {seed}: {config} -> {work_dir}',
-              flush=True)
+        print(
+            f'\n=== Training {name}, seed {seed}: {config} -> {work_dir}',
+            flush=True)
         start = time.time()
-        subprocess.run([
-            sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
-            '--cfg-options', f'randomness.seed={seed}'
-        ] + [
-            f'{split}_dataloader.dataset.data_root={demo["data_root"]}'
-            for split in ('train', 'val', 'test')
-        ], check=True)
+        subprocess.run(
+            [
+                sys.executable, 'tools/train.py', config, '--work-dir',
+                work_dir, '--cfg-options', f'randomness.seed={seed}'
+            ] + [
+                f'{split}_dataloader.dataset.data_root={demo["data_root"]}'
+                for split in ('train', 'val', 'test')
+            ],
+            check=True)
         results[name] = (last_logged(work_dir, demo['metric']),
                          time.time() - start, work_dir)
     return results
@@ -94,7 +98,10 @@ def summarize(runs: Dict[int, dict]) -> Dict[str, dict]:
         values = [runs[seed][name][0] for seed in seeds]
         mean, std = mean_std(values)
         summary[name] = dict(
-            seeds=seeds, values=values, mean=mean, std=std,
+            seeds=seeds,
+            values=values,
+            mean=mean,
+            std=std,
             train_seconds=[runs[seed][name][1] for seed in seeds])
         if reference is None:
             reference = values
@@ -108,9 +115,11 @@ def format_results(demo: dict, runs: Dict[int, dict]) -> str:
     """The printed table: one row per model and seed, then mean +- std."""
     metric = demo['metric'] + ' (%)'
     width = len(metric) + 2
-    lines = [f"=== Demo results: {demo['title']}",
-             f"{'model':<10}{'seed':>5}{metric:>{width}}"
-             f"{'train time (s)':>16}  logs and checkpoints"]
+    lines = [
+        f"=== Demo results: {demo['title']}",
+        f"{'model':<10}{'seed':>5}{metric:>{width}}"
+        f"{'train time (s)':>16}  logs and checkpoints"
+    ]
     for seed in sorted(runs):
         for name, (value, secs, work_dir) in runs[seed].items():
             lines.append(f'{name:<10}{seed:>5}{value:>{width}.2f}'
@@ -131,11 +140,18 @@ def format_results(demo: dict, runs: Dict[int, dict]) -> str:
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
-                        help='train every model once per seed (default 0)')
-    parser.add_argument('--tasks', nargs='+', choices=sorted(DEMOS),
-                        default=sorted(DEMOS),
-                        help='demos to run (default: cls seg)')
+    parser.add_argument(
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='train every model once per seed (default 0)')
+    parser.add_argument(
+        '--tasks',
+        nargs='+',
+        choices=sorted(DEMOS),
+        default=sorted(DEMOS),
+        help='demos to run (default: cls seg)')
     args = parser.parse_args(argv)
     os.chdir(ROOT)
 
@@ -145,8 +161,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         subprocess.run([sys.executable, demo['writer'], demo['data_root']],
                        check=True)
         runs[task] = {
-            seed: run_demo(demo, osp.join(args.work_dir, task,
-                                          f'seed{seed}'), seed)
+            seed:
+            run_demo(demo, osp.join(args.work_dir, task, f'seed{seed}'), seed)
             for seed in args.seeds
         }
 
@@ -154,9 +170,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         print('\n' + format_results(DEMOS[task], runs[task]))
     out = osp.join(args.work_dir, 'results.json')
     with open(out, 'w') as f:
-        json.dump({task: dict(metric=DEMOS[task]['metric'],
-                              **summarize(runs[task]))
-                   for task in args.tasks}, f, indent=2)
+        json.dump(
+            {
+                task: dict(
+                    metric=DEMOS[task]['metric'], **summarize(runs[task]))
+                for task in args.tasks
+            },
+            f,
+            indent=2)
     print(f'\nWritten {out}')
 
 

@@ -22,7 +22,7 @@ from mmengine.config import DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from frskd_mm.apis import export_student  # noqa: E402
+from frskd_mm.apis import export_student
 
 
 def parse_args(argv=None):
@@ -32,12 +32,18 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint of that config')
     parser.add_argument('--out-dir', required=True, help='output folder')
     parser.add_argument('--name', help='file stem (default: config name)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config')
     return parser.parse_args(argv)
 
 
-def export(config: str, checkpoint: str, out_dir: str, name: str = None,
+def export(config: str,
+           checkpoint: str,
+           out_dir: str,
+           name: str = None,
            cfg_options: dict = None):
     """Write the student config and checkpoint; return their paths, the
     number of tensors removed and whether the config imports frskd_mm."""
@@ -48,17 +54,18 @@ def export(config: str, checkpoint: str, out_dir: str, name: str = None,
     cfg_path = osp.join(out_dir, f'{name}_student.py')
     ckpt_path = osp.join(out_dir, f'{name}_student.pth')
     plain_cfg.dump(cfg_path)
-    meta['frskd_export'] = dict(source_config=config,
-                                source_checkpoint=checkpoint)
+    meta['frskd_export'] = dict(
+        source_config=config, source_checkpoint=checkpoint)
     torch.save(dict(state_dict=student.state_dict(), meta=meta), ckpt_path)
     return cfg_path, ckpt_path, removed, needs_frskd
 
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg_path, ckpt_path, removed, needs_frskd = export(
-        args.config, args.checkpoint, args.out_dir, args.name,
-        args.cfg_options)
+    cfg_path, ckpt_path, removed, needs_frskd = export(args.config,
+                                                       args.checkpoint,
+                                                       args.out_dir, args.name,
+                                                       args.cfg_options)
     print(f'Student config:     {cfg_path}')
     print(f'Student checkpoint: {ckpt_path}  ({removed} training-only '
           'tensors of the self-teacher removed)')

@@ -24,19 +24,17 @@ _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.tasks import TaskAdapter, get_task  # noqa: E402
-from frskd_mm.utils import setup_distributed, tune_cpu_allocator  # noqa: E402
-from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
-                                   add_run_guards, apply_dataloader_defaults,
-                                   build_runner,
+from frskd_mm.tasks import TaskAdapter, get_task
+from frskd_mm.utils import setup_distributed, tune_cpu_allocator
+from frskd_mm.utils.runner import (add_launcher_args, add_run_guards,
+                                   apply_dataloader_defaults, build_runner,
                                    drop_idle_persistent_workers,
                                    export_local_rank, set_work_dir)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse the command line (``sys.argv[1:]`` when ``argv`` is None)."""
-    parser = argparse.ArgumentParser(
-        description='Test (and evaluate) a model')
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
@@ -98,7 +96,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace,
+def merge_args(cfg: Config,
+               args: argparse.Namespace,
                task: Optional[TaskAdapter] = None) -> Config:
     """Merge the command-line arguments into ``cfg``.
 
@@ -124,8 +123,7 @@ def merge_args(cfg: Config, args: argparse.Namespace,
     task.configure_test(cfg, args)
 
     apply_dataloader_defaults(
-        cfg, ['test_dataloader'],
-        task.dataloader_defaults(training=False),
+        cfg, ['test_dataloader'], task.dataloader_defaults(training=False),
         dict(pin_memory=False) if args.no_pin_memory else None)
 
     if args.cfg_options is not None:

@@ -28,11 +28,10 @@ _ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.tasks import TaskAdapter, get_task  # noqa: E402
-from frskd_mm.utils import setup_distributed, tune_cpu_allocator  # noqa: E402
-from frskd_mm.utils.runner import (add_launcher_args,  # noqa: E402
-                                   add_run_guards, apply_dataloader_defaults,
-                                   build_runner,
+from frskd_mm.tasks import TaskAdapter, get_task
+from frskd_mm.utils import setup_distributed, tune_cpu_allocator
+from frskd_mm.utils.runner import (add_launcher_args, add_run_guards,
+                                   apply_dataloader_defaults, build_runner,
                                    drop_idle_persistent_workers,
                                    export_local_rank, resolve_resume,
                                    set_work_dir)
@@ -87,7 +86,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def merge_args(cfg: Config, args: argparse.Namespace,
+def merge_args(cfg: Config,
+               args: argparse.Namespace,
                task: Optional[TaskAdapter] = None) -> Config:
     """Merge the command-line arguments into ``cfg``.
 
@@ -136,9 +136,9 @@ def merge_args(cfg: Config, args: argparse.Namespace,
         overrides['pin_memory'] = False
     if args.no_persistent_workers:
         overrides['persistent_workers'] = False
-    apply_dataloader_defaults(
-        cfg, fields, task.dataloader_defaults(training=True),
-        overrides)
+    apply_dataloader_defaults(cfg, fields,
+                              task.dataloader_defaults(training=True),
+                              overrides)
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -16,6 +16,10 @@
 # one config, and every segmentation baseline (the other base of an FRSKD
 # config) already sets it.
 custom_hooks = [
-    dict(type='FRSKDHook', by_ratio=True, warmup=2 / 3, ramp=1 / 3,
-         ramp_type='sigmoid')
+    dict(
+        type='FRSKDHook',
+        by_ratio=True,
+        warmup=2 / 3,
+        ramp=1 / 3,
+        ramp_type='sigmoid')
 ]

@@ -74,8 +74,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix=dict(img_path='img_dir/train',
-                         seg_map_path='ann_dir/train'),
+        data_prefix=dict(
+            img_path='img_dir/train', seg_map_path='ann_dir/train'),
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=30,
@@ -95,8 +95,13 @@ max_iters = 800
 optimizer = dict(_delete_=True, type='AdamW', lr=4e-3, weight_decay=1e-4)
 optim_wrapper = dict(optimizer=optimizer)
 param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters,
-         by_epoch=False)
+    dict(
+        type='PolyLR',
+        eta_min=0.0,
+        power=0.9,
+        begin=0,
+        end=max_iters,
+        by_epoch=False)
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -52,7 +52,10 @@ max_epochs = 8
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=5e-4))
 param_scheduler = dict(
-    _delete_=True, type='CosineAnnealingLR', by_epoch=True, T_max=max_epochs,
+    _delete_=True,
+    type='CosineAnnealingLR',
+    by_epoch=True,
+    T_max=max_epochs,
     convert_to_iter_based=True)
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 auto_scale_lr = dict(base_batch_size=64)

@@ -11,7 +11,10 @@ _base_ = ['./baseline_seg_digits.py', '../_base_/frskd_seg_runtime.py']
 max_iters = _base_.max_iters  # the baseline's schedule
 model = dict(
     neck=dict(
-        type='FRSKDNeck', in_channels=[16, 32, 64, 128], width=2, depth=2,
+        type='FRSKDNeck',
+        in_channels=[16, 32, 64, 128],
+        width=2,
+        depth=2,
         # The teacher decoder reads only T_1: the last layer is top-down
         # only, as the authors' segmentation teacher (no idle parameters).
         last_layer_top_down_only=True,
@@ -28,6 +31,9 @@ model = dict(
         feature_loss=dict(type='AttentionTransferLoss'),
         teacher_loss_weight=1.0))
 custom_hooks = [
-    dict(type='FRSKDHook', warmup=max_iters * 2 // 3,
-         ramp=max_iters - max_iters * 2 // 3, ramp_type='sigmoid')
+    dict(
+        type='FRSKDHook',
+        warmup=max_iters * 2 // 3,
+        ramp=max_iters - max_iters * 2 // 3,
+        ramp_type='sigmoid')
 ]

@@ -18,7 +18,9 @@ _base_ = [
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     neck=dict(
-        type='FRSKDNeck', in_channels=[256, 512, 1024, 2048], width=1,
+        type='FRSKDNeck',
+        in_channels=[256, 512, 1024, 2048],
+        width=1,
         depth=2,
         # The teacher decoder reads only T_1: the last layer is top-down
         # only, as the authors' segmentation teacher (no idle parameters).
@@ -29,8 +31,8 @@ model = dict(
         type='FRSKDSegHead',
         # The baseline's decode head, unchanged.
         student=_base_.model.decode_head,
-        teacher=dict(in_channels=256, in_index=0, channels=256,
-                     norm_cfg=norm_cfg),
+        teacher=dict(
+            in_channels=256, in_index=0, channels=256, norm_cfg=norm_cfg),
         alpha=1.0,
         beta=50.0,
         temperature=1.0,

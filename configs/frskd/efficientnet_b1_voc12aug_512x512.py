@@ -18,7 +18,10 @@ _base_ = [
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     neck=dict(
-        type='FRSKDNeck', in_channels=[24, 40, 112, 320], width=2, depth=2,
+        type='FRSKDNeck',
+        in_channels=[24, 40, 112, 320],
+        width=2,
+        depth=2,
         # The teacher decoder reads only T_1: the last layer is top-down
         # only, as the authors' segmentation teacher (no idle parameters).
         last_layer_top_down_only=True,
@@ -28,8 +31,8 @@ model = dict(
         type='FRSKDSegHead',
         # The baseline's decode head, unchanged.
         student=_base_.model.decode_head,
-        teacher=dict(in_channels=48, in_index=0, channels=256,
-                     norm_cfg=norm_cfg),
+        teacher=dict(
+            in_channels=48, in_index=0, channels=256, norm_cfg=norm_cfg),
         alpha=1.0,
         beta=50.0,
         temperature=1.0,

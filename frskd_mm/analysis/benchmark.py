@@ -149,33 +149,51 @@ def run_benchmark(baseline_config: str,
         models: Dict[str, Dict[str, Any]] = {}
         for n in NAMES:
             log(f'Counting parameters and FLOPs: {n}')
-            models[n] = dict(config=cfgs[n].filename, task=task.name,
-                             num_classes=classes[n],
-                             **analyze_model(built[n][0], data[n]['inputs']))
+            models[n] = dict(
+                config=cfgs[n].filename,
+                task=task.name,
+                num_classes=classes[n],
+                **analyze_model(built[n][0], data[n]['inputs']))
         times, rounds, losses = alternate_steps(built, data, dev, iters,
                                                 warmup, repeats, log)
         for n in NAMES:
             stats = summarize_times(times[n])
             models[n]['train_step'] = dict(
-                stats, times_s=times[n], round_medians_s=rounds[n],
+                stats,
+                times_s=times[n],
+                round_medians_s=rounds[n],
                 images_per_s=batch_size / stats['median_s'])
-            models[n]['memory'] = measure_step_memory(*built[n], data[n],
-                                                      dev)
+            models[n]['memory'] = measure_step_memory(*built[n], data[n], dev)
             models[n]['last_losses'] = losses.get(n, {})
         settings = dict(
-            baseline_config=baseline_config, frskd_config=frskd_config,
-            task=task.name, batch_size=batch_size, input_size=list(size),
-            iters=iters, warmup=warmup, repeats=repeats, seed=seed,
-            device=str(dev), device_name=device_name(dev),
-            torch_threads=torch.get_num_threads(), cpu_count=os.cpu_count(),
-            load_avg_before=load_before, load_avg_after=load_average(),
-            torch=torch.__version__, source=source_fingerprint(),
+            baseline_config=baseline_config,
+            frskd_config=frskd_config,
+            task=task.name,
+            batch_size=batch_size,
+            input_size=list(size),
+            iters=iters,
+            warmup=warmup,
+            repeats=repeats,
+            seed=seed,
+            device=str(dev),
+            device_name=device_name(dev),
+            torch_threads=torch.get_num_threads(),
+            cpu_count=os.cpu_count(),
+            load_avg_before=load_before,
+            load_avg_after=load_average(),
+            torch=torch.__version__,
+            source=source_fingerprint(),
             malloc_tuned=malloc_tuned,
             order='alternating per step: baseline, frskd, baseline, ...',
-            step=STEP, timing=SPREAD, flops=FLOP_NOTE,
+            step=STEP,
+            timing=SPREAD,
+            flops=FLOP_NOTE,
             memory=models['frskd']['memory']['method'])
-        return dict(settings=settings, models=models,
-                    ratios=_ratios(models, times), checks=_checks(models))
+        return dict(
+            settings=settings,
+            models=models,
+            ratios=_ratios(models, times),
+            checks=_checks(models))
     finally:
         torch.set_num_threads(threads_before)
 
@@ -221,12 +239,12 @@ def _ratios(models: Dict[str, Dict[str, Any]],
         # the per-step ratios resists load that drifts during the run.
         train_step_paired_median=float(np.median(paired)),
         train_step_paired_q25_q75=[
-            float(q) for q in np.percentile(paired, [25, 75])],
+            float(q) for q in np.percentile(paired, [25, 75])
+        ],
         params_total=_ratio(f['params']['total'], b['params']['total']),
         params_deployed=_ratio(f['params']['deployed'],
                                b['params']['deployed']),
-        flops_deployed=_ratio(f['flops']['deployed'],
-                              b['flops']['deployed']),
+        flops_deployed=_ratio(f['flops']['deployed'], b['flops']['deployed']),
         flops_train_forward=_ratio(
             f['flops']['student_train'] + f['flops']['self_teacher'],
             b['flops']['student_train'] + b['flops']['self_teacher']),
@@ -241,8 +259,8 @@ def _checks(models: Dict[str, Dict[str, Any]]) -> Dict[str, bool]:
     b, f = models['baseline'], models['frskd']
     return dict(
         deployed_flops_equal=f['flops']['deployed'] == b['flops']['deployed'],
-        deployed_params_equal=(f['params']['deployed'] ==
-                               b['params']['deployed']),
+        deployed_params_equal=(
+            f['params']['deployed'] == b['params']['deployed']),
         student_params_are_deployed=all(
             m['params']['student'] == m['params']['deployed']
             for m in models.values()),

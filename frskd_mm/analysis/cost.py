@@ -41,8 +41,9 @@ def modules_of(model: nn.Module, types: Tuple[type, ...]) -> List[str]:
     """Names of the outermost submodules of ``model`` of ``types`` (those
     not inside another one found)."""
     names = [n for n, m in model.named_modules() if isinstance(m, types)]
-    return [n for n in names
-            if not any(_under(n, [o]) for o in names if o != n)]
+    return [
+        n for n in names if not any(_under(n, [o]) for o in names if o != n)
+    ]
 
 
 def self_teacher_modules(model: nn.Module) -> List[str]:
@@ -85,8 +86,9 @@ def count_parameters(model: nn.Module,
     if deployed is None:
         dep = student
     else:
-        dep = int(sum(p.numel() for n, p in model.named_parameters()
-                      if n.rpartition('.')[0] in deployed))
+        dep = int(
+            sum(p.numel() for n, p in model.named_parameters()
+                if n.rpartition('.')[0] in deployed))
     return dict(total=total, student=student, **roles, deployed=dep)
 
 
@@ -108,7 +110,8 @@ def called_modules(model: nn.Module, *inputs) -> Set[str]:
     return called
 
 
-def count_flops(module: nn.Module, inputs: Tuple,
+def count_flops(module: nn.Module,
+                inputs: Tuple,
                 per: int = 1) -> Dict[str, Any]:
     """Forward FLOPs of ``module(*inputs)``, divided by ``per`` images.
 
@@ -159,7 +162,8 @@ class SelfTeacher(nn.Module):
     """The self-teacher alone: FRSKD neck (+ teacher decoder), returning
     every output so that the trace keeps every op."""
 
-    def __init__(self, neck: nn.Module,
+    def __init__(self,
+                 neck: nn.Module,
                  decoder: Optional[nn.Module] = None,
                  decoder_index: int = 0) -> None:
         super().__init__()
@@ -188,8 +192,10 @@ def self_teacher_flops(model: nn.Module, x: torch.Tensor,
     necks = [n for n, m in model.named_modules() if isinstance(m, FRSKDNeck)]
     if not necks:
         return None
-    decoders = [n for n, m in model.named_modules()
-                if isinstance(m, SelfTeacherDecoder)]
+    decoders = [
+        n for n, m in model.named_modules()
+        if isinstance(m, SelfTeacherDecoder)
+    ]
     decoder, index = None, 0
     if decoders:
         decoder = model.get_submodule(decoders[0])
@@ -202,7 +208,8 @@ def self_teacher_flops(model: nn.Module, x: torch.Tensor,
     return count_flops(wrapper, tuple(feats), per)
 
 
-def analyze_model(model: nn.Module, inputs: torch.Tensor,
+def analyze_model(model: nn.Module,
+                  inputs: torch.Tensor,
                   flop_batch: int = 2) -> Dict[str, Any]:
     """Parameters and per-image forward FLOPs of the model's parts.
 
@@ -247,7 +254,8 @@ def analyze_model(model: nn.Module, inputs: torch.Tensor,
         self_teacher=self_teacher['total'],
         deployed_by_module=deployed['by_module'],
         self_teacher_by_module=self_teacher['by_module'],
-        uncounted_ops=dict(deployed=deployed['uncounted_ops'],
-                           self_teacher=self_teacher['uncounted_ops']),
+        uncounted_ops=dict(
+            deployed=deployed['uncounted_ops'],
+            self_teacher=self_teacher['uncounted_ops']),
         self_teacher_modules=teacher)
     return dict(params=count_parameters(model, called), flops=flops)

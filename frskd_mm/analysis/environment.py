@@ -20,8 +20,8 @@ def tree_sha1(folder: str, relative_to: str = PACKAGE) -> str:
     """SHA-1 of the paths (relative to ``relative_to``) and contents of the
     ``*.py`` files under ``folder``, in sorted order."""
     digest = hashlib.sha1()
-    for path in sorted(glob.glob(osp.join(folder, '**', '*.py'),
-                                 recursive=True)):
+    for path in sorted(
+            glob.glob(osp.join(folder, '**', '*.py'), recursive=True)):
         digest.update(osp.relpath(path, relative_to).encode())
         with open(path, 'rb') as f:
             digest.update(f.read())
@@ -39,15 +39,18 @@ def source_fingerprint() -> Dict[str, Any]:
         ``frskd_mm_changes`` (``git status --porcelain`` lines of
         ``frskd_mm/``: the uncommitted changes).
     """
-    info: Dict[str, Any] = dict(
-        models_sha1=tree_sha1(osp.join(PACKAGE, 'models')))
+    info: Dict[str,
+               Any] = dict(models_sha1=tree_sha1(osp.join(PACKAGE, 'models')))
     with contextlib.chdir(ROOT):
         info['git_commit'] = get_git_hash(fallback='') or None
     if info['git_commit']:
         try:
             status = subprocess.run(
                 ['git', 'status', '--porcelain', '--', 'frskd_mm'],
-                cwd=ROOT, capture_output=True, text=True, timeout=10,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=10,
                 check=True).stdout
             info['frskd_mm_changes'] = [
                 line.strip() for line in status.splitlines() if line.strip()

@@ -59,8 +59,7 @@ def train_pipeline(cfg: Config) -> List[dict]:
             dataset = dataset['datasets'][0]
         else:
             break
-    pipeline = dataset.get('pipeline', []) if isinstance(dataset,
-                                                         dict) else []
+    pipeline = dataset.get('pipeline', []) if isinstance(dataset, dict) else []
     if not pipeline:
         pipeline = cfg.get('train_pipeline', [])
     return [t for t in pipeline if isinstance(t, dict)]
@@ -95,8 +94,10 @@ def infer_input_size(cfg: Config) -> Tuple[int, int]:
     return as_hw(size)
 
 
-def random_batch(task: TaskAdapter, batch_size: int,
-                 size: Tuple[int, int], num_classes: int,
+def random_batch(task: TaskAdapter,
+                 batch_size: int,
+                 size: Tuple[int, int],
+                 num_classes: int,
                  seed: int = 0) -> dict:
     """A random raw batch of ``task`` (:meth:`TaskAdapter.make_batch
     <frskd_mm.tasks.TaskAdapter.make_batch>`) drawn from ``seed``."""

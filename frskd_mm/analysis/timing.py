@@ -47,9 +47,13 @@ def timed_step(model: nn.Module, optim_wrapper, data: dict,
     return elapsed, log_vars
 
 
-def alternate_steps(built: Dict[str, tuple], data: Dict[str, dict],
-                    device: torch.device, iters: int, warmup: int,
-                    repeats: int, log: Callable = print):
+def alternate_steps(built: Dict[str, tuple],
+                    data: Dict[str, dict],
+                    device: torch.device,
+                    iters: int,
+                    warmup: int,
+                    repeats: int,
+                    log: Callable = print):
     """Time training steps of several models, alternating them step by step
     (A B A B ...; adjacent steps share the machine's momentary load).
 
@@ -103,9 +107,15 @@ def summarize_times(times: Sequence[float]) -> Dict[str, float]:
     if t.size == 0:
         raise ValueError('No measured steps; use --iters >= 1.')
     q25, med, q75 = np.percentile(t, [25, 50, 75])
-    return dict(median_s=float(med), q25_s=float(q25), q75_s=float(q75),
-                iqr_s=float(q75 - q25), min_s=float(t.min()),
-                max_s=float(t.max()), mean_s=float(t.mean()), n=int(t.size))
+    return dict(
+        median_s=float(med),
+        q25_s=float(q25),
+        q75_s=float(q75),
+        iqr_s=float(q75 - q25),
+        min_s=float(t.min()),
+        max_s=float(t.max()),
+        mean_s=float(t.mean()),
+        n=int(t.size))
 
 
 def as_float(value) -> float:

@@ -1,6 +1,5 @@
 from .export import export_student, student_config, student_state_dict
-from .model import (has_self_teacher, init_model, load_config,
-                    load_into)
+from .model import has_self_teacher, init_model, load_config, load_into
 
 __all__ = [
     'export_student', 'has_self_teacher', 'init_model', 'load_config',

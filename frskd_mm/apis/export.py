@@ -79,9 +79,11 @@ def student_state_dict(state_dict: Dict, task: TaskAdapter) -> Dict:
     return task.student_state_dict(state_dict)
 
 
-def export_student(config: str, checkpoint: str,
-                   cfg_options: Optional[dict] = None
-                   ) -> Tuple[Config, nn.Module, Dict, int, bool]:
+def export_student(
+    config: str,
+    checkpoint: str,
+    cfg_options: Optional[dict] = None
+) -> Tuple[Config, nn.Module, Dict, int, bool]:
     """The plain student of an FRSKD run, loaded and checked.
 
     Builds the FRSKD model, loads ``checkpoint`` strictly into it, keeps the
@@ -140,5 +142,4 @@ def _replace_dataset_types(node, task: TaskAdapter) -> None:
             _replace_dataset_types(value, task)
 
 
-__all__ = ['export_student', 'student_config',
-           'student_state_dict']
+__all__ = ['export_student', 'student_config', 'student_state_dict']

@@ -81,7 +81,8 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def load_into(model: nn.Module, checkpoint: str,
+def load_into(model: nn.Module,
+              checkpoint: str,
               task: Optional[TaskAdapter] = None) -> dict:
     """Load ``checkpoint`` strictly into ``model``; return its ``meta``.
 
@@ -89,8 +90,12 @@ def load_into(model: nn.Module, checkpoint: str,
         RuntimeError: If it does not fit, saying what to check.
     """
     try:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu',
-                               strict=True, logger='silent')
+        ckpt = load_checkpoint(
+            model,
+            checkpoint,
+            map_location='cpu',
+            strict=True,
+            logger='silent')
     except RuntimeError as e:
         raise RuntimeError(
             f'{checkpoint} does not fit the config\'s model: {e}\nUse the '

@@ -3,7 +3,6 @@ from functools import partial
 from typing import Any, Callable, Sequence, Union
 
 from frskd_mm.registry import FUNCTIONS
-
 from ..utils.data_checks import first_shape_mismatch
 
 
@@ -27,8 +26,11 @@ def collate_with_size_check(data_batch: Sequence[Any],
     try:
         return _build(collate_fn)(data_batch)
     except RuntimeError as error:
-        shapes = [tuple(getattr(s.get('inputs'), 'shape', ()))
-                  if isinstance(s, dict) else () for s in data_batch]
+        shapes = [
+            tuple(getattr(s.get('inputs'), 'shape',
+                          ())) if isinstance(s, dict) else ()
+            for s in data_batch
+        ]
         i = first_shape_mismatch(shapes)
         if i is None:
             raise

@@ -27,8 +27,10 @@ def check_frskd_model(model: nn.Module) -> None:
     """
     if getattr(model, 'backbone', None) is None:
         return  # a bare head (unit tests): nothing to check it against
-    heads = [m for m in model.modules()
-             if isinstance(getattr(m, 'distill', None), SelfDistillLoss)]
+    heads = [
+        m for m in model.modules()
+        if isinstance(getattr(m, 'distill', None), SelfDistillLoss)
+    ]
     necks = [m for m in model.modules() if isinstance(m, FRSKDNeck)]
     if not necks:
         raise ValueError(
@@ -41,7 +43,8 @@ def check_frskd_model(model: nn.Module) -> None:
     if feats is not None:
         neck.check_inputs(feats)
     stage_channels = None if feats is None else [
-        int(f.shape[1]) for f in feats]
+        int(f.shape[1]) for f in feats
+    ]
     for head in heads:
         head.check_neck(neck, stage_channels)
 

@@ -121,8 +121,7 @@ class TaskAdapter:
         """Make the config's model accept inputs of ``size``."""
 
     def make_batch(self, batch_size: int, size: Tuple[int, int],
-                   num_classes: int,
-                   generator: torch.Generator) -> dict:
+                   num_classes: int, generator: torch.Generator) -> dict:
         """A random batch as the dataloader gives it (before the data
         preprocessor): uint8 images and labels in ``[0, num_classes)``."""
         raise NotImplementedError

@@ -51,10 +51,13 @@ class ClassificationTask(TaskAdapter):
         ``gt_label``."""
         from mmpretrain.structures import DataSample
         h, w = size
-        images = torch.randint(0, 256, (batch_size, 3, h, w),
-                               generator=generator, dtype=torch.uint8)
-        labels = torch.randint(0, num_classes, (batch_size, ),
-                               generator=generator)
+        images = torch.randint(
+            0,
+            256, (batch_size, 3, h, w),
+            generator=generator,
+            dtype=torch.uint8)
+        labels = torch.randint(
+            0, num_classes, (batch_size, ), generator=generator)
         samples = [DataSample().set_gt_label(int(i)) for i in labels]
         return dict(inputs=images, data_samples=samples)
 
@@ -62,8 +65,9 @@ class ClassificationTask(TaskAdapter):
         """MMPretrain's tool defaults: ``pin_memory`` when CUDA is
         available, ``default_collate`` and, for training,
         ``persistent_workers``."""
-        defaults = ConfigDict(pin_memory=torch.cuda.is_available(),
-                              collate_fn=dict(type='default_collate'))
+        defaults = ConfigDict(
+            pin_memory=torch.cuda.is_available(),
+            collate_fn=dict(type='default_collate'))
         if training:
             defaults.persistent_workers = True
         return defaults

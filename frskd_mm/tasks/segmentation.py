@@ -54,8 +54,9 @@ class SegmentationTask(TaskAdapter):
         return dict(
             img_suffix='.png',
             seg_map_suffix='.png',
-            metainfo=dict(classes=list(meta['classes']),
-                          palette=[list(c) for c in meta['palette']]))
+            metainfo=dict(
+                classes=list(meta['classes']),
+                palette=[list(c) for c in meta['palette']]))
 
     def input_size(self, cfg: Config) -> Optional[Tuple[int, int]]:
         """``model.data_preprocessor.size`` (every input is padded to it),
@@ -82,14 +83,17 @@ class SegmentationTask(TaskAdapter):
         from mmengine.structures import PixelData
         from mmseg.structures import SegDataSample
         h, w = size
-        images = torch.randint(0, 256, (batch_size, 3, h, w),
-                               generator=generator, dtype=torch.uint8)
-        labels = torch.randint(0, num_classes, (batch_size, 1, h, w),
-                               generator=generator)
+        images = torch.randint(
+            0,
+            256, (batch_size, 3, h, w),
+            generator=generator,
+            dtype=torch.uint8)
+        labels = torch.randint(
+            0, num_classes, (batch_size, 1, h, w), generator=generator)
         samples = []
         for label in labels:
-            sample = SegDataSample(metainfo=dict(img_shape=(h, w),
-                                                 ori_shape=(h, w)))
+            sample = SegDataSample(
+                metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
             sample.gt_sem_seg = PixelData(data=label)
             samples.append(sample)
         return dict(inputs=list(images), data_samples=samples)
@@ -99,8 +103,7 @@ class SegmentationTask(TaskAdapter):
         predicted masks; ``--tta`` needs ``tta_model`` and
         ``tta_pipeline``."""
         if args.show or args.show_dir is not None:
-            hook = visualization_hook(cfg,
-                                      "dict(type='SegVisualizationHook')")
+            hook = visualization_hook(cfg, "dict(type='SegVisualizationHook')")
             hook.draw = True
             hook.interval = args.interval
             if args.show:
@@ -109,8 +112,9 @@ class SegmentationTask(TaskAdapter):
             if args.show_dir:
                 cfg.visualizer.save_dir = args.show_dir
         if args.tta:
-            missing = [k for k in ('tta_model', 'tta_pipeline')
-                       if k not in cfg]
+            missing = [
+                k for k in ('tta_model', 'tta_pipeline') if k not in cfg
+            ]
             if missing:
                 raise ValueError(
                     f'--tta for segmentation needs {missing} in the config, '

@@ -11,7 +11,6 @@ from .distributed import (CPU_MODEL_WRAPPER, configure_cpu_distributed,
 __all__ = [
     'UnsafeCheckpointError', 'find_resume_checkpoint', 'load_checkpoint_file',
     'mmengine_safe_globals', 'use_safe_checkpoint_loading',
-    'CPU_MODEL_WRAPPER', 'configure_cpu_distributed',
-    'init_cpu_process_group', 'needs_cpu_distributed', 'setup_distributed',
-    'tune_cpu_allocator'
+    'CPU_MODEL_WRAPPER', 'configure_cpu_distributed', 'init_cpu_process_group',
+    'needs_cpu_distributed', 'setup_distributed', 'tune_cpu_allocator'
 ]

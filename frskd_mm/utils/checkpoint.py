@@ -85,16 +85,17 @@ def safe_global_entries() -> List[Union[Any, Tuple[Any, str]]]:
     """
     from mmengine.logging import HistoryBuffer
 
-    entries: List[Any] = [HistoryBuffer, np.ndarray, np.dtype,
-                          (history_buffer_getattr, 'builtins.getattr')]
+    entries: List[Any] = [
+        HistoryBuffer, np.ndarray, np.dtype,
+        (history_buffer_getattr, 'builtins.getattr')
+    ]
     # Every dtype class: the unpickler checks the class of each restored
     # dtype (Float64DType for float64 buffers, Int64DType for int64, ...).
     dtypes = getattr(np, 'dtypes', None)
     if dtypes is not None:
         entries += [
-            getattr(dtypes, name) for name in sorted(dir(dtypes))
-            if name.endswith('DType') and isinstance(
-                getattr(dtypes, name), type)
+            getattr(dtypes, name) for name in sorted(dir(dtypes)) if
+            name.endswith('DType') and isinstance(getattr(dtypes, name), type)
         ]
     # Import only the installed numpy's module (importing numpy.core under
     # numpy 2 warns) and list the other name as an alias.
@@ -162,8 +163,11 @@ def load_checkpoint_file(filename: str,
     mmap = mmap and zipfile.is_zipfile(filename)  # not for legacy files
     try:
         with mmengine_safe_globals():
-            return torch.load(filename, map_location=map_location,
-                              weights_only=True, mmap=mmap)
+            return torch.load(
+                filename,
+                map_location=map_location,
+                weights_only=True,
+                mmap=mmap)
     except pickle.UnpicklingError as e:
         raise UnsafeCheckpointError(
             f'Refusing to load {filename}: it holds something that is not '
@@ -188,8 +192,9 @@ def _refusal(error: BaseException) -> str:
     lines = [line.strip() for line in str(error).splitlines()]
     for line in lines:
         line = line.replace('WeightsUnpickler error: ', '')
-        if any(key in line for key in ('nsupported', 'Refusing', 'Can only',
-                                       'unrecognized', 'not allowed')):
+        if any(
+                key in line for key in ('nsupported', 'Refusing', 'Can only',
+                                        'unrecognized', 'not allowed')):
             return line.split(' Please use')[0]
     return next((line for line in lines if line), type(error).__name__)
 
@@ -210,8 +215,8 @@ def use_safe_checkpoint_loading() -> None:
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_from_local,
-                                     force=True)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=_load_from_local, force=True)
 
 
 def _step_pattern(filename_tmpl: str) -> 're.Pattern':
@@ -242,8 +247,10 @@ def find_resume_checkpoint(work_dir: str,
     Returns:
         str | None: A path, or None if the run has no checkpoint.
     """
-    patterns = [_step_pattern(t) for t in (
-        [filename_tmpl] if filename_tmpl else ['epoch_{}.pth', 'iter_{}.pth'])]
+    patterns = [
+        _step_pattern(t) for t in
+        ([filename_tmpl] if filename_tmpl else ['epoch_{}.pth', 'iter_{}.pth'])
+    ]
     folders, named = [work_dir], None
     pointer = osp.join(work_dir, 'last_checkpoint')
     if osp.isfile(pointer):
@@ -260,8 +267,8 @@ def find_resume_checkpoint(work_dir: str,
                 match = pattern.match(name)
                 path = osp.join(folder, name)
                 if match and osp.isfile(path):
-                    candidates.append((int(match.group(1)), path == named,
-                                       path))
+                    candidates.append(
+                        (int(match.group(1)), path == named, path))
     if not candidates:
         return named if named and osp.isfile(named) else None
     return max(candidates)[2]

@@ -20,9 +20,7 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 #: The model wrapper used for CPU runs unless the config sets its own.
 CPU_MODEL_WRAPPER = dict(
-    type='MMDistributedDataParallel',
-    device_ids=None,
-    broadcast_buffers=False)
+    type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 
 # dist_cfg keys consumed here rather than passed to init_process_group.
 _OWN_KEYS = ('backend', 'init_backend', 'port', 'timeout')
@@ -98,13 +96,14 @@ def _set_env_from_launcher(launcher: str, port: Optional[int]) -> None:
         os.environ['RANK'] = os.environ['SLURM_PROCID']
         os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
     elif launcher == 'mpi':
-        _require_env(('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE',
-                      'MASTER_ADDR'), launcher)
+        _require_env(
+            ('OMPI_COMM_WORLD_RANK', 'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+            launcher)
         os.environ.setdefault('MASTER_PORT', '29500')
         os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
         os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
-        os.environ['LOCAL_RANK'] = os.environ.get(
-            'OMPI_COMM_WORLD_LOCAL_RANK', '0')
+        os.environ['LOCAL_RANK'] = os.environ.get('OMPI_COMM_WORLD_LOCAL_RANK',
+                                                  '0')
     else:
         raise ValueError(f'No process group for launcher {launcher!r}; '
                          f"use one of {LAUNCHERS[1:]}.")

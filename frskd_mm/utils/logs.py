@@ -36,13 +36,12 @@ def find_scalar_logs(work_dir: str) -> List[str]:
     if osp.isfile(work_dir):
         return [work_dir]
     if not osp.isdir(work_dir):
-        raise FileNotFoundError(
-            f'No MMEngine log: {work_dir} does not exist.')
+        raise FileNotFoundError(f'No MMEngine log: {work_dir} does not exist.')
     own = osp.join(work_dir, 'vis_data', 'scalars.json')
     if osp.isfile(own):
         return [own]
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
+    logs = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not logs:
         raise FileNotFoundError(
             f'No MMEngine log in {work_dir}: expected '
@@ -116,5 +115,7 @@ def load_scalars(path: str) -> Dict[str, List[dict]]:
             continue
         mode = 'train' if is_train_record(record) else 'val'
         split[mode].setdefault(record['step'], {}).update(record)
-    return {mode: [records[k] for k in sorted(records)]
-            for mode, records in split.items()}
+    return {
+        mode: [records[k] for k in sorted(records)]
+        for mode, records in split.items()
+    }

@@ -18,9 +18,12 @@ def get_rng_state() -> Dict:
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     state = dict(
         python=random.getstate(),
-        numpy=dict(kind=kind, keys=torch.from_numpy(keys.astype(np.int64)),
-                   pos=int(pos), has_gauss=int(has_gauss),
-                   cached_gaussian=float(gauss)),
+        numpy=dict(
+            kind=kind,
+            keys=torch.from_numpy(keys.astype(np.int64)),
+            pos=int(pos),
+            has_gauss=int(has_gauss),
+            cached_gaussian=float(gauss)),
         torch=torch.get_rng_state())
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state['cuda'] = torch.cuda.get_rng_state_all()

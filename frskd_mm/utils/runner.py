@@ -30,7 +30,9 @@ def add_launcher_args(parser: argparse.ArgumentParser) -> None:
     :func:`export_local_rank` on the parsed arguments.
     """
     parser.add_argument(
-        '--launcher', choices=list(LAUNCHERS), default='none',
+        '--launcher',
+        choices=list(LAUNCHERS),
+        default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
@@ -51,7 +53,8 @@ def set_work_dir(cfg: Config, work_dir: str, config_path: str) -> None:
                                 osp.splitext(osp.basename(config_path))[0])
 
 
-def apply_dataloader_defaults(cfg: Config, fields: Iterable[str],
+def apply_dataloader_defaults(cfg: Config,
+                              fields: Iterable[str],
                               defaults: ConfigDict,
                               overrides: Optional[dict] = None) -> None:
     """Fill ``defaults`` into each present dataloader (the config wins),
@@ -115,8 +118,7 @@ def add_run_guards(cfg: Config, training: bool) -> None:
         if (cfg.get('randomness', None) or {}).get('deterministic', False):
             extra.append('RandomStateHook')
             _seed_training_draws(cfg)
-    cfg.custom_hooks = hooks + [dict(type=t) for t in extra
-                                if t not in names]
+    cfg.custom_hooks = hooks + [dict(type=t) for t in extra if t not in names]
 
 
 def strip_run_guards(cfg: dict) -> dict:
@@ -125,7 +127,8 @@ def strip_run_guards(cfg: dict) -> dict:
     frskd_mm. Edits and returns ``cfg``."""
     cfg['custom_hooks'] = [
         h for h in cfg.get('custom_hooks', None) or []
-        if not (isinstance(h, dict) and h.get('type') in GUARD_HOOKS)]
+        if not (isinstance(h, dict) and h.get('type') in GUARD_HOOKS)
+    ]
     checkpoint = (cfg.get('default_hooks', None) or {}).get('checkpoint')
     if isinstance(checkpoint, dict) and \
             checkpoint.get('type') == 'AtomicCheckpointHook':
@@ -134,10 +137,12 @@ def strip_run_guards(cfg: dict) -> dict:
         loader = cfg.get(field, None)
         if not isinstance(loader, dict):
             continue
-        for key, wrapper, inner in (
-                ('dataset', 'DrawSeededDataset', 'dataset'),
-                ('sampler', 'DrawSeededSampler', 'sampler'),
-                ('collate_fn', 'collate_with_size_check', 'collate_fn')):
+        for key, wrapper, inner in (('dataset', 'DrawSeededDataset',
+                                     'dataset'),
+                                    ('sampler', 'DrawSeededSampler',
+                                     'sampler'), ('collate_fn',
+                                                  'collate_with_size_check',
+                                                  'collate_fn')):
             value = loader.get(key, None)
             if isinstance(value, dict) and value.get('type') == wrapper:
                 loader[key] = value.get(inner, dict(type='pseudo_collate'))
@@ -149,8 +154,8 @@ def _check_collated_sizes(loader: ConfigDict) -> None:
     if isinstance(collate, dict) and \
             collate.get('type') == 'collate_with_size_check':
         return
-    loader.collate_fn = dict(type='collate_with_size_check',
-                             collate_fn=collate)
+    loader.collate_fn = dict(
+        type='collate_with_size_check', collate_fn=collate)
 
 
 def _use_atomic_checkpoints(cfg: Config) -> None:
@@ -168,8 +173,8 @@ def _use_atomic_checkpoints(cfg: Config) -> None:
 
 def _seed_training_draws(cfg: Config) -> None:
     loader = cfg.get('train_dataloader', None)
-    if loader is None or loader.get('dataset', {}).get(
-            'type') == 'DrawSeededDataset':
+    if loader is None or loader.get('dataset',
+                                    {}).get('type') == 'DrawSeededDataset':
         return
     loader.dataset = dict(type='DrawSeededDataset', dataset=loader.dataset)
     loader.sampler = dict(type='DrawSeededSampler', sampler=loader.sampler)
@@ -191,20 +196,22 @@ def resolve_resume(cfg: Config) -> None:
 
     if cfg.get('resume', False) and cfg.get('load_from', None) is None:
         hook = (cfg.get('default_hooks', None) or {}).get('checkpoint') or {}
-        cfg.load_from = find_resume_checkpoint(
-            cfg.work_dir, hook.get('filename_tmpl', None))
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir,
+                                               hook.get('filename_tmpl', None))
         if cfg.load_from is None:
             cfg.resume = False
-            print_log(f'--resume: no checkpoint in {cfg.work_dir}; training '
-                      'starts from the beginning.', logger='current',
-                      level=logging.WARNING)
+            print_log(
+                f'--resume: no checkpoint in {cfg.work_dir}; training '
+                'starts from the beginning.',
+                logger='current',
+                level=logging.WARNING)
             return
     if not cfg.get('resume', False):
         return
     randomness = cfg.get('randomness', None) or ConfigDict()
     if randomness.get('seed', None) is None:
-        meta = load_checkpoint_file(cfg.load_from, map_location='cpu',
-                                    mmap=True).get('meta', {})
+        meta = load_checkpoint_file(
+            cfg.load_from, map_location='cpu', mmap=True).get('meta', {})
         if meta.get('seed', None) is not None:
             randomness['seed'] = int(meta['seed'])
             cfg.randomness = randomness

@@ -11,7 +11,6 @@ from .plot import plot_attention
 
 __all__ = [
     'AttentionRow', 'attention_maps', 'build_image_pipeline',
-    'check_frskd_config', 'compute_rows', 'frskd_features',
-    'load_frskd_model', 'plot_attention', 'prepare_image',
-    'visualize_attention'
+    'check_frskd_config', 'compute_rows', 'frskd_features', 'load_frskd_model',
+    'plot_attention', 'prepare_image', 'visualize_attention'
 ]

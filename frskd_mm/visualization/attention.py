@@ -79,7 +79,9 @@ def check_frskd_config(cfg: Config, name: str = 'The config') -> None:
             'training checkpoint; baseline configs have no self-teacher.')
 
 
-def load_frskd_model(cfg: Config, checkpoint: str, device: str = 'cpu',
+def load_frskd_model(cfg: Config,
+                     checkpoint: str,
+                     device: str = 'cpu',
                      name: str = 'The config') -> nn.Module:
     """The FRSKD model of ``cfg`` holding a training checkpoint's weights,
     in eval mode on ``device`` (:func:`frskd_mm.apis.init_model`).
@@ -124,9 +126,11 @@ def _caption(model: nn.Module, student: Tuple[Tensor, ...], data_sample,
     return f'student: {name} ({score:.0%})'
 
 
-def compute_rows(model: nn.Module, cfg: Config, images: Sequence[str],
-                 classes: Optional[Sequence[str]] = None
-                 ) -> List[AttentionRow]:
+def compute_rows(
+        model: nn.Module,
+        cfg: Config,
+        images: Sequence[str],
+        classes: Optional[Sequence[str]] = None) -> List[AttentionRow]:
     """Attention maps of F_i and T_i for each image file.
 
     Args:
@@ -145,8 +149,9 @@ def compute_rows(model: nn.Module, cfg: Config, images: Sequence[str],
         packed, image = prepare_image(pipeline, loads_file, path)
         with torch.no_grad():
             data = model.data_preprocessor(
-                dict(inputs=[packed['inputs']],
-                     data_samples=[packed['data_samples']]), False)
+                dict(
+                    inputs=[packed['inputs']],
+                    data_samples=[packed['data_samples']]), False)
         inputs = data['inputs']
         student, refined = frskd_features(model, inputs)
         h, w = image.shape[:2]

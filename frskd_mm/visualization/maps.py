@@ -29,9 +29,9 @@ def _self_teacher_mode(neck: FRSKDNeck) -> Iterator[None]:
         neck.training = was_training
 
 
-def frskd_features(model: nn.Module,
-                   inputs: Tensor) -> Tuple[Tuple[Tensor, ...],
-                                            Tuple[Tensor, ...]]:
+def frskd_features(
+        model: nn.Module,
+        inputs: Tensor) -> Tuple[Tuple[Tensor, ...], Tuple[Tensor, ...]]:
     """Student features F_1..F_n and refined features T_1..T_n.
 
     Runs without gradients; no parameter or BN statistic of ``model``
@@ -60,7 +60,8 @@ def frskd_features(model: nn.Module,
     return tuple(out), tuple(out.refined)
 
 
-def attention_maps(feats: Sequence[Tensor], size: Tuple[int, int],
+def attention_maps(feats: Sequence[Tensor],
+                   size: Tuple[int, int],
                    p: int = 2) -> List[Tensor]:
     """Spatial attention of each level, upsampled to ``size``.
 
@@ -78,8 +79,8 @@ def attention_maps(feats: Sequence[Tensor], size: Tuple[int, int],
     for feat in feats:
         n, _, h, w = feat.shape
         att = spatial_attention(feat.float(), p).view(n, 1, h, w)
-        att = F.interpolate(att, size=tuple(size), mode='bilinear',
-                            align_corners=False)
+        att = F.interpolate(
+            att, size=tuple(size), mode='bilinear', align_corners=False)
         maps.append(att[:, 0])
     return maps
 

@@ -82,8 +82,11 @@ def prepare_image(pipeline, loads_file: bool,
         img = mmcv.imread(path, channel_order='rgb')
         if img is None:
             raise ValueError(f'Cannot read image {path}.')
-        results = dict(img=img, img_path=path, img_shape=img.shape[:2],
-                       ori_shape=img.shape[:2])
+        results = dict(
+            img=img,
+            img_path=path,
+            img_shape=img.shape[:2],
+            ori_shape=img.shape[:2])
     packed = pipeline(results)
     if packed is None:
         raise ValueError(f'The test pipeline dropped image {path}.')

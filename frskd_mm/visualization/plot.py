@@ -41,8 +41,10 @@ def plot_attention(rows: Sequence['AttentionRow'],
         raise ValueError('No image to plot.')
     levels = len(rows[0].student)
     cols = 1 + 2 * levels
-    fig = Figure(figsize=(cols * cell_size, len(rows) * cell_size), dpi=dpi,
-                 layout='constrained')
+    fig = Figure(
+        figsize=(cols * cell_size, len(rows) * cell_size),
+        dpi=dpi,
+        layout='constrained')
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(rows), cols, squeeze=False)
     font = dict(fontsize=max(6.0, 4.5 * cell_size))
@@ -55,13 +57,16 @@ def plot_attention(rows: Sequence['AttentionRow'],
         for i in range(levels):
             s, t = row.student[i], row.refined[i]
             vmax = float(max(s.max(), t.max(), 1e-12))
-            for k, (att, label) in enumerate(((s, 'student'),
-                                              (t, 'refined'))):
+            for k, (att, label) in enumerate(((s, 'student'), (t, 'refined'))):
                 ax = axes[r, 1 + 2 * i + k]
                 if overlay:
                     ax.imshow(row.image, **gray)
-                ax.imshow(att, cmap=cmap, vmin=0.0, vmax=vmax,
-                          alpha=0.5 if overlay else 1.0)
+                ax.imshow(
+                    att,
+                    cmap=cmap,
+                    vmin=0.0,
+                    vmax=vmax,
+                    alpha=0.5 if overlay else 1.0)
                 name = 'F' if label == 'student' else 'T'
                 ax.set_title(f'{name}_{i + 1} {label}', **font)
         for ax in axes[r]:

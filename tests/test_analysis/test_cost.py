@@ -13,25 +13,41 @@ from frskd_mm.analysis.cost import called_modules, modules_of
 from frskd_mm.apis import init_model
 from frskd_mm.tasks import get_task
 
-FITNET = dict(type='FitNetLoss', student_channels=[32, 64, 128],
-              teacher_channels=[64, 128, 256])
+FITNET = dict(
+    type='FitNetLoss',
+    student_channels=[32, 64, 128],
+    teacher_channels=[64, 128, 256])
 
 NORM = dict(type='BN', requires_grad=True)
 SEG_MODEL = dict(
     type='EncoderDecoder',
-    data_preprocessor=dict(type='SegDataPreProcessor', mean=[120.0] * 3,
-                           std=[60.0] * 3, size=(48, 48)),
-    backbone=dict(type='ResNetV1c', depth=18, num_stages=4,
-                  out_indices=(0, 1, 2, 3), norm_cfg=NORM,
-                  base_channels=16, stem_channels=16),
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[120.0] * 3,
+        std=[60.0] * 3,
+        size=(48, 48)),
+    backbone=dict(
+        type='ResNetV1c',
+        depth=18,
+        num_stages=4,
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=NORM,
+        base_channels=16,
+        stem_channels=16),
     neck=dict(type='FRSKDNeck', in_channels=[16, 32, 64, 128], width=2),
     decode_head=dict(
         type='FRSKDSegHead',
-        student=dict(type='FCNHead', in_channels=128, in_index=3,
-                     channels=16, num_convs=1, num_classes=3,
-                     norm_cfg=NORM),
+        student=dict(
+            type='FCNHead',
+            in_channels=128,
+            in_index=3,
+            channels=16,
+            num_convs=1,
+            num_classes=3,
+            norm_cfg=NORM),
         teacher=dict(in_channels=32, in_index=0, channels=16)),
-    train_cfg=dict(), test_cfg=dict(mode='whole'))
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
 
 
 def _twins(scope, model):
@@ -39,9 +55,10 @@ def _twins(scope, model):
     config), both by :func:`frskd_mm.apis.init_model`."""
     cfg = Config(dict(default_scope=scope, model=copy.deepcopy(model)))
     task = get_task(cfg)
-    plain = Config(dict(default_scope=scope,
-                        model=task.student_model_config(
-                            copy.deepcopy(model))))
+    plain = Config(
+        dict(
+            default_scope=scope,
+            model=task.student_model_config(copy.deepcopy(model))))
     try:
         return init_model(cfg, seed=0), init_model(plain, seed=0)
     finally:
@@ -50,9 +67,9 @@ def _twins(scope, model):
 
 TWINS = {
     'cls': ('mmpretrain', frskd_classifier_cfg(num_classes=5), 32),
-    'cls_fitnet': ('mmpretrain',
-                   frskd_classifier_cfg(num_classes=5, feature_loss=FITNET),
-                   32),
+    'cls_fitnet':
+    ('mmpretrain', frskd_classifier_cfg(num_classes=5,
+                                        feature_loss=FITNET), 32),
     'seg': ('mmseg', SEG_MODEL, 48),
 }
 
@@ -73,10 +90,9 @@ def test_parameter_roles_sum_to_the_total(twins):
     for model in (frskd, base):
         params = count_parameters(model)
         assert params['total'] == _numel(model)
-        assert params['total'] == (params['student'] +
-                                   params['self_teacher'] +
-                                   params['distill_only'] +
-                                   params['other_training_only'])
+        assert params['total'] == (
+            params['student'] + params['self_teacher'] +
+            params['distill_only'] + params['other_training_only'])
     params = count_parameters(frskd)
     teacher = _numel(frskd.neck)
     if name == 'seg':
@@ -122,8 +138,13 @@ def test_auxiliary_heads_are_training_only_and_not_deployed():
     called = called_modules(model, torch.randn(1, 4))
     assert called == {'', 'backbone'}
     params = count_parameters(model, called)
-    assert params == dict(total=15 + 8, student=15, self_teacher=0,
-                          distill_only=0, other_training_only=8, deployed=15)
+    assert params == dict(
+        total=15 + 8,
+        student=15,
+        self_teacher=0,
+        distill_only=0,
+        other_training_only=8,
+        deployed=15)
 
 
 def test_modules_of_keeps_the_outermost():

@@ -28,8 +28,10 @@ def test_source_fingerprint_of_this_checkout():
     if not osp.exists(osp.join(ROOT, '.git')):
         assert info['git_commit'] is None
         return
-    head = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT,
-                          capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(['git', 'rev-parse', 'HEAD'],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True).stdout.strip()
     assert info['git_commit'] == head
     assert isinstance(info['frskd_mm_changes'], list)
 

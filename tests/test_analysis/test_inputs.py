@@ -22,26 +22,35 @@ def test_input_size_from_configs():
 def _cls(pipeline, wrapped=False):
     dataset = dict(type='CustomDataset', pipeline=pipeline)
     if wrapped:
-        dataset = dict(type='RepeatDataset', times=2,
-                       dataset=dict(type='ConcatDataset',
-                                    datasets=[dataset]))
-    return Config(dict(default_scope='mmpretrain',
-                       train_dataloader=dict(dataset=dataset)))
+        dataset = dict(
+            type='RepeatDataset',
+            times=2,
+            dataset=dict(type='ConcatDataset', datasets=[dataset]))
+    return Config(
+        dict(
+            default_scope='mmpretrain',
+            train_dataloader=dict(dataset=dataset)))
 
 
 def test_input_size_from_the_training_pipeline():
-    resized = [dict(type='LoadImageFromFile'),
-               dict(type='RandomResizedCrop', scale=224),
-               dict(type='PackInputs')]
+    resized = [
+        dict(type='LoadImageFromFile'),
+        dict(type='RandomResizedCrop', scale=224),
+        dict(type='PackInputs')
+    ]
     assert infer_input_size(_cls(resized)) == (224, 224)
     # Inside dataset wrappers; the last size-fixing transform wins.
-    cropped = [dict(type='Resize', scale=(300, 400)),
-               dict(type='CenterCrop', crop_size=(256, 192))]
+    cropped = [
+        dict(type='Resize', scale=(300, 400)),
+        dict(type='CenterCrop', crop_size=(256, 192))
+    ]
     assert infer_input_size(_cls(cropped, wrapped=True)) == (256, 192)
     # The task's own keys come first (MMSeg: data_preprocessor.size).
-    seg = Config(dict(default_scope='mmseg',
-                      model=dict(data_preprocessor=dict(size=(64, 96))),
-                      train_pipeline=resized))
+    seg = Config(
+        dict(
+            default_scope='mmseg',
+            model=dict(data_preprocessor=dict(size=(64, 96))),
+            train_pipeline=resized))
     assert infer_input_size(seg) == (64, 96)
     with pytest.raises(ValueError, match='--input-size'):
         infer_input_size(_cls([dict(type='PackInputs')]))

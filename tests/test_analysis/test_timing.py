@@ -10,8 +10,7 @@ from frskd_mm.analysis.timing import as_float
 def test_summarize_times():
     stats = summarize_times([5.0, 1.0, 3.0, 2.0, 4.0])
     assert stats['median_s'] == 3.0
-    assert (stats['q25_s'], stats['q75_s'],
-            stats['iqr_s']) == (2.0, 4.0, 2.0)
+    assert (stats['q25_s'], stats['q75_s'], stats['iqr_s']) == (2.0, 4.0, 2.0)
     assert (stats['min_s'], stats['max_s'], stats['n']) == (1.0, 5.0, 5)
     assert stats['mean_s'] == 3.0
     with pytest.raises(ValueError, match='--iters'):

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from config_files import CONFIG_DIR, cached_config, config_id, load
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
@@ -27,7 +28,6 @@ from mmengine.structures import PixelData
 from mmseg.registry import DATASETS, MODELS
 from mmseg.structures import SegDataSample
 from mmseg.utils import register_all_modules
-from config_files import CONFIG_DIR, cached_config, config_id, load
 
 import frskd_mm  # noqa: F401
 from frskd_mm.engine.hooks import FRSKDHook
@@ -67,13 +67,17 @@ def _discover():
 SEG_CONFIGS = _discover()
 # Our stable recipe (frskd_stable_*) is its paper config plus a schedule:
 # test_stable_configs.py checks it against that config.
-STABLE_CONFIGS = [p for p in SEG_CONFIGS
-                  if osp.basename(p).startswith('frskd_stable_')]
-FRSKD_CONFIGS = [p for p in SEG_CONFIGS
-                 if cached_config(p).get('custom_hooks') is not None
-                 and p not in STABLE_CONFIGS]
-BASELINES = [p for p in SEG_CONFIGS
-             if p not in FRSKD_CONFIGS and p not in STABLE_CONFIGS]
+STABLE_CONFIGS = [
+    p for p in SEG_CONFIGS if osp.basename(p).startswith('frskd_stable_')
+]
+FRSKD_CONFIGS = [
+    p for p in SEG_CONFIGS if cached_config(p).get('custom_hooks') is not None
+    and p not in STABLE_CONFIGS
+]
+BASELINES = [
+    p for p in SEG_CONFIGS
+    if p not in FRSKD_CONFIGS and p not in STABLE_CONFIGS
+]
 
 # Paper-derived expectations per FRSKD config: (num_classes, crop size,
 # backbone type, arch or depth).
@@ -119,8 +123,8 @@ def tiny_batch(num_classes: int):
     inputs, samples = [], []
     for _ in range(2):
         inputs.append(
-            torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8,
-                          generator=g))
+            torch.randint(
+                0, 256, (3, SIZE, SIZE), dtype=torch.uint8, generator=g))
         label = torch.randint(0, num_classes, (1, SIZE, SIZE), generator=g)
         label[:, :4] = 255  # ignored border, as in VOC
         label[:, :, -3:] = 255
@@ -161,8 +165,9 @@ def test_seg_config_trains_one_step(path):
 
     expected = {'decode.loss_ce', 'decode.acc_seg'}
     if frskd:
-        expected |= {'decode.loss_teacher', 'decode.loss_kd',
-                     'decode.loss_att'}
+        expected |= {
+            'decode.loss_teacher', 'decode.loss_kd', 'decode.loss_att'
+        }
     if cfg.model.get('auxiliary_head') is not None:
         expected |= {'aux.loss_ce', 'aux.acc_seg'}
     assert set(losses) == expected
@@ -175,11 +180,14 @@ def test_seg_config_trains_one_step(path):
     sum(v for k, v in losses.items() if 'loss' in k).backward()
 
     params = dict(model.named_parameters())
-    bad = [n for n, p in params.items()
-           if p.grad is not None and not torch.isfinite(p.grad).all()]
+    bad = [
+        n for n, p in params.items()
+        if p.grad is not None and not torch.isfinite(p.grad).all()
+    ]
     assert not bad, f'non-finite gradients: {bad}'
-    unused = [n for n, p in params.items()
-              if p.requires_grad and p.grad is None]
+    unused = [
+        n for n, p in params.items() if p.requires_grad and p.grad is None
+    ]
     # Parameters outside the loss break DistributedDataParallel unless the
     # config asks it to look for them.
     assert not unused or cfg.get('find_unused_parameters') is True, (
@@ -187,8 +195,9 @@ def test_seg_config_trains_one_step(path):
         'find_unused_parameters = True')
     for prefix in ('backbone.', 'decode_head.', 'neck.', 'auxiliary_head.'):
         if any(n.startswith(prefix) for n in params):
-            assert any(n.startswith(prefix) and n not in unused
-                       for n in params), f'no gradient reaches {prefix}'
+            assert any(
+                n.startswith(prefix) and n not in unused
+                for n in params), f'no gradient reaches {prefix}'
 
     # Inference is the plain student, whatever the training setup.
     model.eval()
@@ -220,8 +229,7 @@ def test_frskd_twin_differs_only_by_frskd(path):
     level = teacher.get('in_index', 0)
     assert teacher['in_channels'] == (
         fm['neck']['width'] * fm['neck']['in_channels'][level])
-    assert len(fm['neck']['in_channels']) == len(
-        fm['backbone']['out_indices'])
+    assert len(fm['neck']['in_channels']) == len(fm['backbone']['out_indices'])
 
     for cfg in (base, frskd):
         cfg.pop('custom_hooks', None)
@@ -251,8 +259,8 @@ def test_frskd_seg_config_follows_the_paper(path):
     # Distillation off for 2/3 of training, then the sigmoid ramp-up.
     hook, = cfg.custom_hooks
     max_iters = cfg.train_cfg.max_iters
-    assert cfg.train_cfg.get('type', 'IterBasedTrainLoop') == (
-        'IterBasedTrainLoop')
+    assert cfg.train_cfg.get('type',
+                             'IterBasedTrainLoop') == ('IterBasedTrainLoop')
     assert hook.type == 'FRSKDHook' and hook.ramp_type == 'sigmoid'
     assert not hook.get('by_epoch', False)
     built = FRSKDHook(**{k: v for k, v in hook.items() if k != 'type'})
@@ -264,8 +272,8 @@ def test_frskd_seg_config_follows_the_paper(path):
     assert at(max_iters) == 1.0
 
     assert cfg.model.backbone.type == backbone
-    assert cfg.model.backbone.get('arch', cfg.model.backbone.get(
-        'depth')) == arch
+    assert cfg.model.backbone.get('arch',
+                                  cfg.model.backbone.get('depth')) == arch
     if crop is not None:
         assert tuple(cfg.crop_size) == crop
         assert tuple(cfg.model.data_preprocessor.size) == crop
@@ -319,8 +327,8 @@ def digit_canvas_root(tmp_path_factory, write_canvases):
 
 def test_digit_canvases_label_the_ink(digit_canvas_root):
     for split, n in (('train', 6), ('val', 3)):
-        names = sorted(glob.glob(osp.join(digit_canvas_root, 'ann_dir',
-                                          split, '*.png')))
+        names = sorted(
+            glob.glob(osp.join(digit_canvas_root, 'ann_dir', split, '*.png')))
         assert len(names) == n
         for name in names:
             seg = cv2.imread(name, cv2.IMREAD_UNCHANGED)
@@ -334,8 +342,7 @@ def test_digit_canvases_label_the_ink(digit_canvas_root):
 
 
 @pytest.mark.parametrize(
-    'path',
-    [p for p in SEG_CONFIGS if osp.basename(osp.dirname(p)) == 'demo'],
+    'path', [p for p in SEG_CONFIGS if osp.basename(osp.dirname(p)) == 'demo'],
     ids=config_id)
 def test_demo_datasets_load_the_converter_output(path, digit_canvas_root):
     cfg = load(path)

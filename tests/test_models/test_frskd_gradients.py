@@ -6,6 +6,7 @@ from frskd_mm.engine.hooks import FRSKDHook
 
 
 class _Runner:
+
     def __init__(self, model):
         self.model = model
 
@@ -18,10 +19,11 @@ def _losses(model, batch):
 
 
 def _grads(loss, params):
-    grads = torch.autograd.grad(loss, params, retain_graph=True,
-                                allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g
-            for p, g in zip(params, grads)]
+    grads = torch.autograd.grad(
+        loss, params, retain_graph=True, allow_unused=True)
+    return [
+        torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)
+    ]
 
 
 def test_distillation_gives_zero_gradient_to_every_teacher_parameter(
@@ -41,8 +43,8 @@ def test_teacher_ce_trains_teacher_and_reaches_the_backbone(
     model = build_frskd()
     losses = _losses(model, batch)
     named = dict(model.neck.named_parameters())
-    grads = dict(zip(named, _grads(losses['loss_teacher'], list(
-        named.values()))))
+    grads = dict(
+        zip(named, _grads(losses['loss_teacher'], list(named.values()))))
     assert torch.count_nonzero(grads['fc.weight']) > 0
     nonzero = [n for n, g in grads.items() if torch.count_nonzero(g) > 0]
     # Every teacher parameter is trained by the teacher's CE.
@@ -101,11 +103,11 @@ def test_backbone_grad_scale_scales_only_the_teachers_gradient(
         for r, g in zip(ref, got):
             torch.testing.assert_close(g, factor * r, rtol=1e-5, atol=1e-8)
     ref = _grads(losses_full['loss_teacher'], list(full.neck.parameters()))
-    got = _grads(losses_scaled['loss_teacher'],
-                 list(scaled.neck.parameters()))
+    got = _grads(losses_scaled['loss_teacher'], list(scaled.neck.parameters()))
     for r, g in zip(ref, got):
         torch.testing.assert_close(g, r)
     if scale == 0:
-        assert all(torch.count_nonzero(g) == 0 for g in _grads(
-            losses_scaled['loss_teacher'],
-            list(scaled.backbone.parameters())))
+        assert all(
+            torch.count_nonzero(g) == 0
+            for g in _grads(losses_scaled['loss_teacher'],
+                            list(scaled.backbone.parameters())))

@@ -73,26 +73,43 @@ def _randomise(model):
 
 
 def _classifier(build_frskd):
-    return _randomise(build_frskd(feature_loss=dict(
-        type='FitNetLoss', student_channels=[32, 64, 128],
-        teacher_channels=[64, 128, 256])))
+    return _randomise(
+        build_frskd(
+            feature_loss=dict(
+                type='FitNetLoss',
+                student_channels=[32, 64, 128],
+                teacher_channels=[64, 128, 256])))
 
 
 def _segmentor(norm_cfg=dict(type='BN')):
     from mmseg.registry import MODELS
     cfg = dict(
         type='EncoderDecoder',
-        backbone=dict(type='ResNetV1c', depth=18, base_channels=8,
-                      stem_channels=8, out_indices=(0, 1, 2, 3)),
-        neck=dict(type='FRSKDNeck', in_channels=[8, 16, 32, 64], depth=3,
-                  num_layers=2, last_layer_top_down_only=True,
-                  norm_cfg=norm_cfg),
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            base_channels=8,
+            stem_channels=8,
+            out_indices=(0, 1, 2, 3)),
+        neck=dict(
+            type='FRSKDNeck',
+            in_channels=[8, 16, 32, 64],
+            depth=3,
+            num_layers=2,
+            last_layer_top_down_only=True,
+            norm_cfg=norm_cfg),
         decode_head=dict(
             type='FRSKDSegHead',
-            student=dict(type='FCNHead', in_channels=64, in_index=3,
-                         channels=8, num_convs=1, num_classes=3),
+            student=dict(
+                type='FCNHead',
+                in_channels=64,
+                in_index=3,
+                channels=8,
+                num_convs=1,
+                num_classes=3),
             teacher=dict(in_channels=16, channels=8, norm_cfg=norm_cfg)),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
     torch.manual_seed(0)
     with DefaultScope.overwrite_default_scope('mmseg'):
         return _randomise(MODELS.build(cfg))
@@ -118,9 +135,10 @@ def _seg_outputs(model):
     with torch.no_grad():
         feats = model.extract_feat(torch.randn(2, 3, 32, 32))
         teacher = model.neck(feats)
-        return dict(student=model.decode_head(feats),
-                    teacher=model.decode_head.teacher(teacher.refined[0]),
-                    refined=teacher.refined[-1])
+        return dict(
+            student=model.decode_head(feats),
+            teacher=model.decode_head.teacher(teacher.refined[0]),
+            refined=teacher.refined[-1])
 
 
 def _assert_same(a, b):
@@ -136,9 +154,11 @@ def test_old_classifier_checkpoint_loads_strictly(build_frskd, metadata,
     old = old_state_dict(ref, metadata)
     renamed = [k for k in old if k not in ref.state_dict()]
     assert len(renamed) > 100 and any('regressors.0.1.' in k for k in old)
-    model = build_frskd(feature_loss=dict(
-        type='FitNetLoss', student_channels=[32, 64, 128],
-        teacher_channels=[64, 128, 256]))
+    model = build_frskd(
+        feature_loss=dict(
+            type='FitNetLoss',
+            student_channels=[32, 64, 128],
+            teacher_channels=[64, 128, 256]))
     if loader == 'torch':
         model.load_state_dict(old, strict=True)
     else:  # what the Runner's load_from and resume do
@@ -149,8 +169,9 @@ def test_old_classifier_checkpoint_loads_strictly(build_frskd, metadata,
     assert all(torch.equal(x, y) for x, y in zip(ra, rb))
 
 
-@pytest.mark.parametrize('norm_cfg', [dict(type='BN'),
-                                      dict(type='GN', num_groups=4)])
+@pytest.mark.parametrize(
+    'norm_cfg',
+    [dict(type='BN'), dict(type='GN', num_groups=4)])
 def test_old_segmentor_checkpoint_file_loads_strictly(tmp_path, norm_cfg):
     ref = _segmentor(norm_cfg)
     old = old_state_dict(ref)
@@ -159,8 +180,8 @@ def test_old_segmentor_checkpoint_file_loads_strictly(tmp_path, norm_cfg):
     torch.save(dict(state_dict=weights_to_cpu(old), meta={}), path)
     model = _segmentor(norm_cfg)
     torch.nn.init.zeros_(model.neck.layers[0].lateral_convs[0].conv.weight)
-    load_checkpoint(model, path, map_location='cpu', strict=True,
-                    logger='silent')
+    load_checkpoint(
+        model, path, map_location='cpu', strict=True, logger='silent')
     _assert_same(ref.state_dict(), model.state_dict())
     _assert_same(_seg_outputs(ref), _seg_outputs(model))
 

@@ -68,17 +68,29 @@ def test_setup_missing_package_says_what_to_install(monkeypatch):
 
 
 def test_student_state_dict_split():
-    cls_state = {'backbone.w': 1, 'neck.x': 2, 'head.fc.weight': 3,
-                 'head.distill.feature_loss.r': 4}
+    cls_state = {
+        'backbone.w': 1,
+        'neck.x': 2,
+        'head.fc.weight': 3,
+        'head.distill.feature_loss.r': 4
+    }
     assert TASKS['mmpretrain'].student_state_dict(cls_state) == {
-        'backbone.w': 1, 'head.fc.weight': 3}
-    seg_state = {'backbone.w': 1, 'neck.x': 2,
-                 'decode_head.student.conv_seg.weight': 3,
-                 'decode_head.teacher.cls.weight': 4,
-                 'decode_head.distill.y': 5, 'auxiliary_head.z': 6}
+        'backbone.w': 1,
+        'head.fc.weight': 3
+    }
+    seg_state = {
+        'backbone.w': 1,
+        'neck.x': 2,
+        'decode_head.student.conv_seg.weight': 3,
+        'decode_head.teacher.cls.weight': 4,
+        'decode_head.distill.y': 5,
+        'auxiliary_head.z': 6
+    }
     assert TASKS['mmseg'].student_state_dict(seg_state) == {
-        'backbone.w': 1, 'decode_head.conv_seg.weight': 3,
-        'auxiliary_head.z': 6}
+        'backbone.w': 1,
+        'decode_head.conv_seg.weight': 3,
+        'auxiliary_head.z': 6
+    }
 
 
 def test_make_batch():
@@ -95,8 +107,10 @@ def test_make_batch():
 
 def test_segmentation_input_size():
     seg = TASKS['mmseg']
-    cfg = Config(dict(crop_size=(64, 32), model=dict(
-        data_preprocessor=dict(size=(64, 32)))))
+    cfg = Config(
+        dict(
+            crop_size=(64, 32),
+            model=dict(data_preprocessor=dict(size=(64, 32)))))
     assert seg.input_size(cfg) == (64, 32)
     seg.set_input_size(cfg, (16, 16))
     assert tuple(cfg.model.data_preprocessor.size) == (16, 16)
@@ -114,18 +128,28 @@ def test_dataloader_defaults():
 
 
 def _args(**kwargs):
-    values = dict(show=False, show_dir=None, wait_time=2, interval=1,
-                  tta=False, out=None, out_item=None)
+    values = dict(
+        show=False,
+        show_dir=None,
+        wait_time=2,
+        interval=1,
+        tta=False,
+        out=None,
+        out_item=None)
     values.update(kwargs)
     return argparse.Namespace(**values)
 
 
 def test_configure_test_segmentation():
     seg = TASKS['mmseg']
-    cfg = Config(dict(default_hooks=dict(visualization=dict(
-        type='SegVisualizationHook')), visualizer=dict(type='X'),
-        test_evaluator=dict(type='IoUMetric'), model=dict(type='M'),
-        test_dataloader=dict(dataset=dict(pipeline=[]))))
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                visualization=dict(type='SegVisualizationHook')),
+            visualizer=dict(type='X'),
+            test_evaluator=dict(type='IoUMetric'),
+            model=dict(type='M'),
+            test_dataloader=dict(dataset=dict(pipeline=[]))))
     seg.configure_test(cfg, _args(show_dir='vis', out='masks'))
     assert cfg.default_hooks.visualization.draw is True
     assert cfg.visualizer.save_dir == 'vis'
@@ -136,10 +160,12 @@ def test_configure_test_segmentation():
 
 def test_configure_test_classification():
     cls = TASKS['mmpretrain']
-    cfg = Config(dict(default_hooks=dict(visualization=dict(
-        type='VisualizationHook')), model=dict(type='ImageClassifier'),
-        test_dataloader=dict(dataset=dict(pipeline=[
-            dict(type='PackInputs')]))))
+    cfg = Config(
+        dict(
+            default_hooks=dict(visualization=dict(type='VisualizationHook')),
+            model=dict(type='ImageClassifier'),
+            test_dataloader=dict(
+                dataset=dict(pipeline=[dict(type='PackInputs')]))))
     cls.configure_test(cfg, _args(show_dir='vis', tta=True))
     assert cfg.default_hooks.visualization.out_dir == 'vis'
     assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'

@@ -26,26 +26,35 @@ def _load_tool():
 SETTINGS = {
     'baseline_config', 'frskd_config', 'task', 'batch_size', 'input_size',
     'iters', 'warmup', 'repeats', 'seed', 'device', 'device_name',
-    'torch_threads', 'cpu_count', 'load_avg_before', 'load_avg_after',
-    'torch', 'source', 'malloc_tuned', 'order', 'step', 'timing', 'flops',
-    'memory'
+    'torch_threads', 'cpu_count', 'load_avg_before', 'load_avg_after', 'torch',
+    'source', 'malloc_tuned', 'order', 'step', 'timing', 'flops', 'memory'
 }
-MODEL = {'config', 'task', 'num_classes', 'params', 'flops', 'train_step',
-         'memory', 'last_losses'}
-PARAMS = {'total', 'student', 'self_teacher', 'distill_only',
-          'other_training_only', 'deployed'}
-FLOPS = {'deployed', 'student_train', 'self_teacher', 'deployed_by_module',
-         'self_teacher_by_module', 'uncounted_ops', 'self_teacher_modules'}
-TRAIN_STEP = {'median_s', 'q25_s', 'q75_s', 'iqr_s', 'min_s', 'max_s',
-              'mean_s', 'n', 'times_s', 'round_medians_s', 'images_per_s'}
+MODEL = {
+    'config', 'task', 'num_classes', 'params', 'flops', 'train_step', 'memory',
+    'last_losses'
+}
+PARAMS = {
+    'total', 'student', 'self_teacher', 'distill_only', 'other_training_only',
+    'deployed'
+}
+FLOPS = {
+    'deployed', 'student_train', 'self_teacher', 'deployed_by_module',
+    'self_teacher_by_module', 'uncounted_ops', 'self_teacher_modules'
+}
+TRAIN_STEP = {
+    'median_s', 'q25_s', 'q75_s', 'iqr_s', 'min_s', 'max_s', 'mean_s', 'n',
+    'times_s', 'round_medians_s', 'images_per_s'
+}
 RATIOS = {
     'train_step_median', 'train_step_min', 'train_step_paired_median',
     'train_step_paired_q25_q75', 'params_total', 'params_deployed',
     'flops_deployed', 'flops_train_forward', 'memory_step', 'memory_peak',
     'self_teacher_over_student_flops'
 }
-CHECKS = {'deployed_flops_equal', 'deployed_params_equal',
-          'student_params_are_deployed', 'losses_finite'}
+CHECKS = {
+    'deployed_flops_equal', 'deployed_params_equal',
+    'student_params_are_deployed', 'losses_finite'
+}
 
 
 def _check_keys(result):
@@ -81,10 +90,9 @@ def _check_consistent(result, iters, repeats, batch_size):
         assert model['memory']['peak_mb'] > 0
         assert all(math.isfinite(v) for v in model['last_losses'].values())
         params = model['params']
-        assert params['total'] == (params['student'] +
-                                   params['self_teacher'] +
-                                   params['distill_only'] +
-                                   params['other_training_only'])
+        assert params['total'] == (
+            params['student'] + params['self_teacher'] +
+            params['distill_only'] + params['other_training_only'])
         assert params['student'] == params['deployed'] > 0
         # Train-mode BN counts more FLOPs than eval-mode BN.
         assert model['flops']['student_train'] >= model['flops']['deployed']
@@ -132,9 +140,8 @@ def test_cli_wrn16_2_cifar100(tmp_path, capsys):
     out = tmp_path / 'sub' / 'bench.json'
     tool = _load_tool()
     tool.main([
-        WRN_BASE, WRN_FRSKD, '--batch-size', '2', '--iters', '2',
-        '--warmup', '1', '--repeats', '1', '--device', 'cpu', '--threads',
-        '1', '--out',
+        WRN_BASE, WRN_FRSKD, '--batch-size', '2', '--iters', '2', '--warmup',
+        '1', '--repeats', '1', '--device', 'cpu', '--threads', '1', '--out',
         str(out)
     ])
     printed = capsys.readouterr().out
@@ -159,8 +166,16 @@ def test_cli_wrn16_2_cifar100(tmp_path, capsys):
 def test_segmentation_twins(tmp_path):
     # EfficientNet-B0 + UPerHead; --input-size also sets the padding size.
     result = run_benchmark(
-        SEG_BASE, SEG_FRSKD, batch_size=2, input_size=(32, 32), iters=1,
-        warmup=0, repeats=2, device='cpu', threads=1, log=None)
+        SEG_BASE,
+        SEG_FRSKD,
+        batch_size=2,
+        input_size=(32, 32),
+        iters=1,
+        warmup=0,
+        repeats=2,
+        device='cpu',
+        threads=1,
+        log=None)
     assert result['settings']['task'] == 'segmentation'
     _check_consistent(result, iters=1, repeats=2, batch_size=2)
     frskd = result['models']['frskd']
@@ -176,5 +191,12 @@ def test_segmentation_twins(tmp_path):
 
 def test_rejects_swapped_configs():
     with pytest.raises(ValueError, match='FRSKD config second'):
-        run_benchmark(WRN_FRSKD, WRN_BASE, batch_size=2, iters=1, warmup=0,
-                      device='cpu', threads=1, log=None)
+        run_benchmark(
+            WRN_FRSKD,
+            WRN_BASE,
+            batch_size=2,
+            iters=1,
+            warmup=0,
+            device='cpu',
+            threads=1,
+            log=None)

@@ -14,8 +14,10 @@ def demo():
 
 def test_mean_and_sample_std_over_seeds(demo):
     runs = {
-        seed: dict(baseline=(b, 10.0 + seed, f'w/{seed}/baseline'),
-                   frskd=(f, 20.0, f'w/{seed}/frskd'))
+        seed:
+        dict(
+            baseline=(b, 10.0 + seed, f'w/{seed}/baseline'),
+            frskd=(f, 20.0, f'w/{seed}/frskd'))
         for seed, b, f in ((0, 98.0, 99.0), (1, 96.0, 99.0), (2, 97.0, 96.0))
     }
     summary = demo.summarize(runs)

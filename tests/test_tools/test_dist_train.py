@@ -73,12 +73,22 @@ def _free_port():
 
 def _dist_train(config, work_dir, opts, tmp_path):
     """tools/dist_train.sh CONFIG 2 on CPU; the probe module on the path."""
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
-               PYTHONPATH=str(tmp_path), OMP_NUM_THREADS='1')
-    proc = subprocess.run(
-        ['bash', 'tools/dist_train.sh', str(config), '2', '--work-dir',
-         str(work_dir), '--cfg-options', *opts],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(_free_port()),
+        PYTHONPATH=str(tmp_path),
+        OMP_NUM_THREADS='1')
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh',
+        str(config), '2', '--work-dir',
+        str(work_dir), '--cfg-options', *opts
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert 'gloo' in proc.stdout + proc.stderr
     return proc.stdout + proc.stderr
@@ -95,16 +105,18 @@ def _rank_records(work_dir, iters):
         assert record['wrapped'] is True
         assert len(record['losses']) == iters
         for losses in record['losses']:
-            assert all(torch.isfinite(torch.tensor(v))
-                       for v in losses.values())
+            assert all(
+                torch.isfinite(torch.tensor(v)) for v in losses.values())
     assert records[0]['losses'] != records[1]['losses']
     return records
 
 
 def _assert_one_model(work_dir):
     """DDP kept one model: identical parameters on both ranks."""
-    params = [torch.load(work_dir / f'rank{r}.pth', weights_only=False)
-              for r in (0, 1)]
+    params = [
+        torch.load(work_dir / f'rank{r}.pth', weights_only=False)
+        for r in (0, 1)
+    ]
     assert params[0].keys() == params[1].keys()
     assert any(k.startswith('neck.') for k in params[0])
     for name in params[0]:
@@ -112,27 +124,33 @@ def _assert_one_model(work_dir):
 
 
 def _checkpoints(work_dir):
-    return sorted(osp.basename(p) for p in glob.glob(str(work_dir / '*.pth'))
-                  if not osp.basename(p).startswith('rank'))
+    return sorted(
+        osp.basename(p) for p in glob.glob(str(work_dir / '*.pth'))
+        if not osp.basename(p).startswith('rank'))
 
 
 def test_two_cpu_processes_train_one_model(cifar100_root, tmp_path):
     (tmp_path / 'rank_probe.py').write_text(
         PROBE.replace('REGISTRY', 'mmpretrain'))
     config = tmp_path / 'dist_wrn.py'
-    config.write_text(textwrap.dedent(f'''
+    config.write_text(
+        textwrap.dedent(f'''
         _base_ = ['{ROOT}/configs/frskd/wrn16_2_cifar100.py']
         custom_imports = dict(imports=['frskd_mm', 'rank_probe'],
                               allow_failed_imports=False)
         custom_hooks = [dict(type='FRSKDHook'), dict(type='RankProbeHook')]
     '''))
     work_dir = tmp_path / 'work'
-    opts = ['train_cfg.max_epochs=1', 'randomness.seed=0',
-            'default_hooks.logger.interval=1']
+    opts = [
+        'train_cfg.max_epochs=1', 'randomness.seed=0',
+        'default_hooks.logger.interval=1'
+    ]
     for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={cifar100_root}',
-                 f'{split}_dataloader.batch_size=4',
-                 f'{split}_dataloader.num_workers=0']
+        opts += [
+            f'{split}_dataloader.dataset.data_root={cifar100_root}',
+            f'{split}_dataloader.batch_size=4',
+            f'{split}_dataloader.num_workers=0'
+        ]
     _dist_train(config, work_dir, opts, tmp_path)
     # 32 images, 2 ranks, batch 4: 4 iterations on each rank.
     for record in _rank_records(work_dir, 4):
@@ -142,8 +160,9 @@ def test_two_cpu_processes_train_one_model(cifar100_root, tmp_path):
     _assert_one_model(work_dir)
     # Only rank 0 writes checkpoints, once each (the config also keeps the
     # best one).
-    assert _checkpoints(work_dir) == ['best_accuracy_top1_epoch_1.pth',
-                                      'epoch_1.pth']
+    assert _checkpoints(work_dir) == [
+        'best_accuracy_top1_epoch_1.pth', 'epoch_1.pth'
+    ]
 
 
 def test_two_cpu_processes_train_one_segmentor(tmp_path, write_canvases):
@@ -152,7 +171,8 @@ def test_two_cpu_processes_train_one_segmentor(tmp_path, write_canvases):
     (tmp_path / 'seg_rank_probe.py').write_text(
         PROBE.replace('REGISTRY', 'mmseg'))
     config = tmp_path / 'dist_seg.py'
-    config.write_text(textwrap.dedent(f'''
+    config.write_text(
+        textwrap.dedent(f'''
         _base_ = ['{ROOT}/configs/demo/frskd_seg_digits.py']
         custom_imports = dict(imports=['frskd_mm', 'seg_rank_probe'],
                               allow_failed_imports=False)
@@ -161,13 +181,16 @@ def test_two_cpu_processes_train_one_segmentor(tmp_path, write_canvases):
                         dict(type='RankProbeHook')]
     '''))
     work_dir = tmp_path / 'work'
-    opts = ['train_cfg.max_iters=3', 'train_cfg.val_interval=3',
-            'default_hooks.checkpoint.interval=3', 'randomness.seed=0',
-            'default_hooks.logger.interval=1',
-            'train_dataloader.batch_size=2']
+    opts = [
+        'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+        'default_hooks.checkpoint.interval=3', 'randomness.seed=0',
+        'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2'
+    ]
     for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.num_workers=0']
+        opts += [
+            f'{split}_dataloader.dataset.data_root={data_root}',
+            f'{split}_dataloader.num_workers=0'
+        ]
     log = _dist_train(config, work_dir, opts, tmp_path)
     assert 'mIoU' in log
     for record in _rank_records(work_dir, 3):

@@ -22,8 +22,8 @@ def _read_subset(path):
 
 
 def test_subset_is_stratified_seeded_and_skips_hidden_files(study, tmp_path):
-    root = write_image_folder(tmp_path / 'data', splits=(('train', 10), ),
-                              num_classes=3)
+    root = write_image_folder(
+        tmp_path / 'data', splits=(('train', 10), ), num_classes=3)
     image_dir = osp.join(root, 'train')
     (tmp_path / 'data' / 'train' / '0' / '.hidden.png').write_bytes(b'')
     os.makedirs(tmp_path / 'data' / 'train' / '.ipynb_checkpoints')
@@ -33,8 +33,8 @@ def test_subset_is_stratified_seeded_and_skips_hidden_files(study, tmp_path):
     assert sorted({label for _, label in lines}) == ['0', '1', '2']
     for label in '012':
         files = [f for f, lab in lines if lab == label]
-        assert len(files) == 3 and all(f.startswith(f'{label}/')
-                                       for f in files)
+        assert len(files) == 3 and all(
+            f.startswith(f'{label}/') for f in files)
     assert not any('.hidden' in f for f, _ in lines)
     again = str(tmp_path / 'again.txt')
     study.write_subset(image_dir, 0.3, seed=0, out_file=again)
@@ -63,31 +63,50 @@ def test_study_config_stretches_the_schedule_and_validates_once(
     assert 'save_best' not in cfg.default_hooks.checkpoint
     assert 'eval_teacher' not in cfg.model.neck
 
-    cfg = study.study_config(FRSKD, ann_file=ann, epochs=5, seed=0,
-                             curves=True, data_root='/elsewhere')
+    cfg = study.study_config(
+        FRSKD,
+        ann_file=ann,
+        epochs=5,
+        seed=0,
+        curves=True,
+        data_root='/elsewhere')
     assert cfg.train_cfg.val_interval == 1
     assert cfg.model.neck.eval_teacher is True
-    assert [e['type'] for e in cfg.val_evaluator] == [
-        'Accuracy', 'TeacherAccuracy']
+    assert [e['type']
+            for e in cfg.val_evaluator] == ['Accuracy', 'TeacherAccuracy']
     assert cfg.val_dataloader.dataset.data_root == '/elsewhere'
     assert cfg.train_dataloader.dataset.data_prefix == '/elsewhere/train'
 
 
 def test_iteration_based_configs_are_refused(study, tmp_path):
     with pytest.raises(ValueError, match='epoch-based'):
-        study.study_config('configs/demo/baseline_seg_digits.py',
-                           ann_file='x.txt', epochs=2, seed=0)
+        study.study_config(
+            'configs/demo/baseline_seg_digits.py',
+            ann_file='x.txt',
+            epochs=2,
+            seed=0)
 
 
 def _result(arm, seed, metric, fraction=0.5, epochs=2):
-    return dict(arm=arm, seed=seed, metric=metric, fraction=fraction,
-                epochs=epochs, n_train=20, teacher_metric=None)
+    return dict(
+        arm=arm,
+        seed=seed,
+        metric=metric,
+        fraction=fraction,
+        epochs=epochs,
+        n_train=20,
+        teacher_metric=None)
 
 
 def test_summary_pairs_arms_by_seed_and_reports_failures(study):
-    results = [_result('baseline', 0, 90.0), _result('baseline', 1, 92.0),
-               _result('baseline', 2, 94.0), _result('frskd', 0, 91.0),
-               _result('frskd', 1, 95.0), _result('frskd', 2, None)]
+    results = [
+        _result('baseline', 0, 90.0),
+        _result('baseline', 1, 92.0),
+        _result('baseline', 2, 94.0),
+        _result('frskd', 0, 91.0),
+        _result('frskd', 1, 95.0),
+        _result('frskd', 2, None)
+    ]
     [cell] = study.summarize(results, ['baseline', 'frskd'], 'baseline')
     assert cell['n_train'] == 20
     assert cell['arms']['baseline']['mean'] == 92.0
@@ -108,19 +127,22 @@ def test_summary_pairs_arms_by_seed_and_reports_failures(study):
 def test_a_tiny_grid_end_to_end(study, tmp_path):
     """Two arms x one cell x two seeds, trained with tools/train.py; the
     JSON and PNG are written and a second call reuses the finished runs."""
-    root = write_image_folder(tmp_path / 'data', splits=(('train', 4),
-                                                         ('test', 1)))
-    small = ['train_dataloader.batch_size=8', 'val_dataloader.batch_size=8',
-             'train_dataloader.num_workers=0',
-             'train_dataloader.persistent_workers=False',
-             'val_dataloader.num_workers=0',
-             'val_dataloader.persistent_workers=False']
+    root = write_image_folder(
+        tmp_path / 'data', splits=(('train', 4), ('test', 1)))
+    small = [
+        'train_dataloader.batch_size=8', 'val_dataloader.batch_size=8',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False'
+    ]
     out = str(tmp_path / 'docs' / 'study')
-    argv = ['--arm', 'baseline', BASELINE, *small,
-            '--arm', 'frskd', FRSKD, *small,
-            '--data-root', root, '--fractions', '0.5', '--epochs', '1',
-            '--seeds', '0', '1', '--jobs', '2',
-            '--work-dir', str(tmp_path / 'work'), '--out', out]
+    argv = [
+        '--arm', 'baseline', BASELINE, *small, '--arm', 'frskd', FRSKD, *small,
+        '--data-root', root, '--fractions', '0.5', '--epochs', '1', '--seeds',
+        '0', '1', '--jobs', '2', '--work-dir',
+        str(tmp_path / 'work'), '--out', out
+    ]
     report = study.main(argv)
     with open(out + '.json') as f:
         assert json.load(f) == json.loads(json.dumps(report))

@@ -39,17 +39,29 @@ def cls_records(epochs, frskd, start_epoch=1, teacher=False, offset=0.0):
     for e in range(start_epoch, start_epoch + epochs):
         for i in (10, 20):
             step = (e - 1) * ITERS_PER_EPOCH + i
-            r = dict(lr=0.1, data_time=0.01, time=0.1, epoch=e, iter=step,
-                     step=step)
+            r = dict(
+                lr=0.1,
+                data_time=0.01,
+                time=0.1,
+                epoch=e,
+                iter=step,
+                step=step)
             if frskd:
-                r.update(loss_cls=2.0 / step + offset, loss_teacher=1.5 / step,
-                         loss_kd=0.3 + 0.01 * e, loss_att=0.2 - 0.01 * e)
+                r.update(
+                    loss_cls=2.0 / step + offset,
+                    loss_teacher=1.5 / step,
+                    loss_kd=0.3 + 0.01 * e,
+                    loss_att=0.2 - 0.01 * e)
                 r['loss'] = sum(r[k] for k in pc.LOSS_TERMS)
             else:
                 r['loss'] = 2.0 / step + offset
             out.append(r)
-        val = {'accuracy/top1': 10.0 * e, 'data_time': 0.0, 'time': 0.1,
-               'step': e}
+        val = {
+            'accuracy/top1': 10.0 * e,
+            'data_time': 0.0,
+            'time': 0.1,
+            'step': e
+        }
         if teacher:
             val['teacher/accuracy/top1'] = 10.0 * e + 5
         out.append(val)
@@ -61,17 +73,26 @@ def seg_records(iters, val_interval=100):
     logged with log_with_hierarchy (train/ and val/ prefixes)."""
     out = []
     for step in range(50, iters + 1, 50):
-        out.append({'train/lr': 0.01, 'train/decode.loss_ce': 3.0 / step,
-                    'train/decode.acc_seg': 50.0, 'train/aux.loss_ce': 0.5,
-                    'train/decode.loss_teacher': 2.0 / step,
-                    'train/decode.loss_kd': 0.0 if step < 200 else 0.1,
-                    'train/decode.loss_att': 0.0 if step < 200 else 0.05,
-                    'train/loss': 4.0 / step, 'train/iter': step,
-                    'step': step})
+        out.append({
+            'train/lr': 0.01,
+            'train/decode.loss_ce': 3.0 / step,
+            'train/decode.acc_seg': 50.0,
+            'train/aux.loss_ce': 0.5,
+            'train/decode.loss_teacher': 2.0 / step,
+            'train/decode.loss_kd': 0.0 if step < 200 else 0.1,
+            'train/decode.loss_att': 0.0 if step < 200 else 0.05,
+            'train/loss': 4.0 / step,
+            'train/iter': step,
+            'step': step
+        })
         if step % val_interval == 0:
-            out.append({'val/aAcc': 80.0, 'val/mIoU': step / 10,
-                        'val/mAcc': 60.0, 'val/teacher/mIoU': step / 9,
-                        'step': step})
+            out.append({
+                'val/aAcc': 80.0,
+                'val/mIoU': step / 10,
+                'val/mAcc': 60.0,
+                'val/teacher/mIoU': step / 9,
+                'step': step
+            })
     return out
 
 
@@ -94,8 +115,10 @@ def cls_runs(tmp_path):
 
 def test_baseline_vs_frskd_classification_png(cls_runs, tmp_path, capsys):
     out = tmp_path / 'plots' / 'curves.png'
-    assert pc.main([*cls_runs, '--labels', 'baseline', 'FRSKD', '--out',
-                    str(out), '--dpi', '40']) == str(out)
+    assert pc.main([
+        *cls_runs, '--labels', 'baseline', 'FRSKD', '--out',
+        str(out), '--dpi', '40'
+    ]) == str(out)
     check_png(out, (8 * 40, 15 * 40))
     printed = capsys.readouterr().out
     assert 'baseline: 8 training and 4 validation records' in printed
@@ -104,14 +127,16 @@ def test_baseline_vs_frskd_classification_png(cls_runs, tmp_path, capsys):
     # A baseline logs only the total loss: drawn as loss_cls, labelled so.
     label, steps, values = pc.loss_series(baseline, 'loss_cls')
     assert label == 'loss (total)' and steps[:2] == [10, 20]
-    assert all(pc.loss_series(baseline, t) is None
-               for t in ('loss_teacher', 'loss_kd', 'loss_att'))
+    assert all(
+        pc.loss_series(baseline, t) is None
+        for t in ('loss_teacher', 'loss_kd', 'loss_att'))
     for term in pc.LOSS_TERMS:
         label, steps, values = pc.loss_series(frskd, term)
         assert label == term and len(steps) == 8
     assert pc.choose_metric([baseline, frskd]) == 'accuracy/top1'
-    assert pc.metric_series(frskd, 'teacher/accuracy/top1') == (
-        [1, 2, 3, 4], [15.0, 25.0, 35.0, 45.0])
+    assert pc.metric_series(
+        frskd, 'teacher/accuracy/top1') == ([1, 2, 3,
+                                             4], [15.0, 25.0, 35.0, 45.0])
     assert pc.metric_series(baseline, 'teacher/accuracy/top1') == ([], [])
     assert frskd.val_by_epoch
 
@@ -124,8 +149,8 @@ def test_segmentation_logs(tmp_path):
     assert pc.loss_series(run, 'loss_kd')[0] == 'decode.loss_kd'
     assert pc.choose_metric([run]) == 'mIoU'
     assert pc.metric_series(run, 'mIoU')[0] == [100, 200, 300, 400]
-    assert pc.metric_series(run, 'teacher/mIoU')[1][-1] == pytest.approx(
-        400 / 9)
+    assert pc.metric_series(run,
+                            'teacher/mIoU')[1][-1] == pytest.approx(400 / 9)
     assert not run.val_by_epoch  # MMSeg validates by iteration
     out = tmp_path / 'seg.png'
     pc.main([str(work_dir), '--out', str(out), '--dpi', '30'])
@@ -172,15 +197,20 @@ def test_clear_errors(tmp_path, cls_runs):
     with pytest.raises(FileNotFoundError, match='No training record'):
         pc.load_run(str(test_only))
     with pytest.raises(ValueError, match='not logged'):
-        pc.main([cls_runs[0], '--metric', 'mIoU',
-                 '--out', str(tmp_path / 'x.png')])
+        pc.main([
+            cls_runs[0], '--metric', 'mIoU', '--out',
+            str(tmp_path / 'x.png')
+        ])
     with pytest.raises(SystemExit):
         pc.main([*cls_runs, '--labels', 'only-one'])
     assert not (tmp_path / 'x.png').exists()
 
     # From the shell: non-zero exit status and the reason, no traceback.
-    proc = subprocess.run([sys.executable, TOOL, str(empty)],
-                          capture_output=True, text=True, cwd=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, TOOL, str(empty)],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path))
     assert proc.returncode != 0
     assert 'No MMEngine log in' in proc.stderr
     assert 'Traceback' not in proc.stderr

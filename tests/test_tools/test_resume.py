@@ -13,23 +13,30 @@ CLS_CONFIG = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
 SEG_CONFIG = osp.join(ROOT, 'configs/demo/frskd_seg_digits.py')
 
 
-def _cls_argv(work_dir, data_root, epochs=2, workers=0, deterministic=True,
+def _cls_argv(work_dir,
+              data_root,
+              epochs=2,
+              workers=0,
+              deterministic=True,
               resume=False):
     opts = tiny_options(data_root, epochs, workers) + [
-        f'randomness.deterministic={deterministic}']
-    return [CLS_CONFIG, '--work-dir', str(work_dir),
-            *(['--resume'] if resume else []), '--cfg-options', *opts]
+        f'randomness.deterministic={deterministic}'
+    ]
+    return [
+        CLS_CONFIG, '--work-dir',
+        str(work_dir), *(['--resume'] if resume else []), '--cfg-options',
+        *opts
+    ]
 
 
 def _weights(path):
-    return torch.load(path, map_location='cpu', weights_only=False)[
-        'state_dict']
+    return torch.load(
+        path, map_location='cpu', weights_only=False)['state_dict']
 
 
 def _max_abs_diff(a, b):
     assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item()
-               for k in a)
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
 
 
 def _resumed_from(job) -> str:
@@ -59,19 +66,25 @@ train_dataloader = dict(dataset=dict(pipeline=[
 
 
 def _seg_argv(work, data_root, config, workers, resume=None):
-    opts = ['train_cfg.max_iters=6', 'train_cfg.val_interval=3',
-            'default_hooks.checkpoint.interval=3',
-            'default_hooks.checkpoint.max_keep_ckpts=-1',
-            'default_hooks.logger.interval=1',
-            'custom_hooks.0.warmup=2', 'custom_hooks.0.ramp=2',
-            'randomness.seed=0', 'randomness.deterministic=True']
+    opts = [
+        'train_cfg.max_iters=6', 'train_cfg.val_interval=3',
+        'default_hooks.checkpoint.interval=3',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+        'default_hooks.logger.interval=1', 'custom_hooks.0.warmup=2',
+        'custom_hooks.0.ramp=2', 'randomness.seed=0',
+        'randomness.deterministic=True'
+    ]
     for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=4',
-                 f'{split}_dataloader.num_workers={workers}']
-    return [str(config), '--work-dir', str(work),
-            *(['--resume', str(resume)] if resume else []),
-            '--cfg-options', *opts]
+        opts += [
+            f'{split}_dataloader.dataset.data_root={data_root}',
+            f'{split}_dataloader.batch_size=4',
+            f'{split}_dataloader.num_workers={workers}'
+        ]
+    return [
+        str(config), '--work-dir',
+        str(work), *(['--resume', str(resume)] if resume else []),
+        '--cfg-options', *opts
+    ]
 
 
 @pytest.fixture(scope='module')
@@ -95,8 +108,9 @@ def runs(digits_root, write_canvases, tmp_path_factory):
     jobs = {}
     for point, (target, _) in KILLS.items():
         work = tmp / 'kill' / point
-        jobs[f'kill/{point}'] = dict(argv=_cls_argv(work, digits_root),
-                                     kill=dict(point=point, target=target))
+        jobs[f'kill/{point}'] = dict(
+            argv=_cls_argv(work, digits_root),
+            kill=dict(point=point, target=target))
         jobs[f'resume/{point}'] = dict(
             argv=_cls_argv(work, digits_root, resume=True))
     keep_all = ['default_hooks.checkpoint.max_keep_ckpts=-1']
@@ -106,14 +120,16 @@ def runs(digits_root, write_canvases, tmp_path_factory):
         argv = _cls_argv(full, digits_root, 2, workers, deterministic)
         jobs[f'cls_full{w}'] = dict(argv=argv + keep_all)
         argv = _cls_argv(cut, digits_root, 2, workers, deterministic)
-        jobs[f'cls_cut{w}'] = dict(argv=argv[:3] + [
-            '--resume', str(full / 'epoch_1.pth')] + argv[3:])
+        jobs[f'cls_cut{w}'] = dict(
+            argv=argv[:3] + ['--resume', str(full / 'epoch_1.pth')] + argv[3:])
     for workers in (0, 2):
         full, cut = tmp / f'seg_full{workers}', tmp / f'seg_cut{workers}'
         jobs[f'seg_full{workers}'] = dict(
             argv=_seg_argv(full, canvases, seg_config, workers))
-        jobs[f'seg_cut{workers}'] = dict(argv=_seg_argv(
-            cut, canvases, seg_config, workers, resume=full / 'iter_3.pth'))
+        jobs[f'seg_cut{workers}'] = dict(
+            argv=_seg_argv(
+                cut, canvases, seg_config, workers, resume=full /
+                'iter_3.pth'))
     done = run_train_jobs(list(jobs.values()), tmp)
     return tmp, dict(zip(jobs, done))
 
@@ -128,8 +144,10 @@ def test_a_kill_at_any_point_of_a_save_resumes_from_the_newest_checkpoint(
         assert _resumed_from(resumed).startswith(f'{epoch},'), point
         work = tmp / 'kill' / point
         # Finished, one regular checkpoint kept, nothing half-written left.
-        assert sorted(osp.basename(p) for p in glob.glob(
-            str(work / 'epoch_*.pth'))) == ['epoch_2.pth'], point
+        assert sorted(
+            osp.basename(p)
+            for p in glob.glob(str(work / 'epoch_*.pth'))) == ['epoch_2.pth'
+                                                               ], point
         assert not glob.glob(str(work / '.*.tmp')), point
         with open(work / 'last_checkpoint') as f:
             assert f.read() == str(work / 'epoch_2.pth'), point
@@ -141,8 +159,8 @@ def _check_exact(runs, name, final):
     full, cut = name.replace('@', '_full'), name.replace('@', '_cut')
     for job in (jobs[full], jobs[cut]):
         assert job['returncode'] == 0, log_of(job)[-3000:]
-    return _max_abs_diff(_weights(tmp / full / final),
-                         _weights(tmp / cut / final))
+    return _max_abs_diff(
+        _weights(tmp / full / final), _weights(tmp / cut / final))
 
 
 def test_resume_is_exact_for_classification(runs):

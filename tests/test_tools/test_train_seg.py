@@ -20,8 +20,11 @@ FRSKD_KEYS = ('decode.loss_ce', 'decode.loss_teacher', 'decode.loss_kd',
               'decode.loss_att')
 
 
-def write_voc(root, num_train: int = 16, num_val: int = 4,
-              size: int = 64, seed: int = 0) -> str:
+def write_voc(root,
+              num_train: int = 16,
+              num_val: int = 4,
+              size: int = 64,
+              seed: int = 0) -> str:
     """Write a tiny VOC2012 + SBD aug in the official layout.
 
     ``<root>/JPEGImages/<name>.jpg``, label PNGs without palette (values
@@ -58,8 +61,9 @@ def write_voc(root, num_train: int = 16, num_val: int = 4,
             assert cv2.imwrite(osp.join(root, folder, f'{name}.png'), seg)
     splits = dict(train=names['train'], val=names['val'], aug=names['train'])
     for split, split_names in splits.items():
-        with open(osp.join(root, 'ImageSets', 'Segmentation',
-                           f'{split}.txt'), 'w') as f:
+        with open(
+                osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'),
+                'w') as f:
             f.write('\n'.join(split_names) + '\n')
     return str(root)
 
@@ -72,35 +76,48 @@ def voc_root(tmp_path_factory):
 def tiny_options(data_root, max_iters):
     """Shrink the VOC config: 64x64 crops, batch 2, checkpoints every 2."""
     opts = [
-        f'train_cfg.max_iters={max_iters}', 'train_cfg.val_interval=2',
+        f'train_cfg.max_iters={max_iters}',
+        'train_cfg.val_interval=2',
         'default_hooks.logger.interval=1',
-        'default_hooks.checkpoint.interval=2', 'randomness.seed=0',
+        'default_hooks.checkpoint.interval=2',
+        'randomness.seed=0',
         'model.data_preprocessor.size=(64,64)',
         # Distillation off for 1 iteration, then the sigmoid ramp over 1.
-        'custom_hooks.0.warmup=1', 'custom_hooks.0.ramp=1',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'val_dataloader.num_workers=0', 'test_dataloader.num_workers=0',
+        'custom_hooks.0.warmup=1',
+        'custom_hooks.0.ramp=1',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0',
+        'test_dataloader.num_workers=0',
         'val_dataloader.dataset.pipeline.1.scale=(128,64)',
         f'val_dataloader.dataset.data_root={data_root}',
         f'test_dataloader.dataset.data_root={data_root}',
     ]
     for i in (0, 1):  # VOC train + SBD aug
         prefix = f'train_dataloader.dataset.datasets.{i}'
-        opts += [f'{prefix}.data_root={data_root}',
-                 f'{prefix}.pipeline.2.scale=(128,64)',
-                 f'{prefix}.pipeline.3.crop_size=(64,64)',
-                 f'{prefix}.pipeline.6.size=(64,64)']
+        opts += [
+            f'{prefix}.data_root={data_root}',
+            f'{prefix}.pipeline.2.scale=(128,64)',
+            f'{prefix}.pipeline.3.crop_size=(64,64)',
+            f'{prefix}.pipeline.6.size=(64,64)'
+        ]
     return opts
 
 
 def train(work_dir, data_root, max_iters, extra=(), check=True):
-    return run_tool('tools/train.py', CONFIG, '--work-dir', str(work_dir),
-                    *extra, '--cfg-options',
-                    *tiny_options(data_root, max_iters), check=check)
+    return run_tool(
+        'tools/train.py',
+        CONFIG,
+        '--work-dir',
+        str(work_dir),
+        *extra,
+        '--cfg-options',
+        *tiny_options(data_root, max_iters),
+        check=check)
 
 
-def test_frskd_seg_trains_validates_checkpoints_and_resumes(voc_root,
-                                                            tmp_path):
+def test_frskd_seg_trains_validates_checkpoints_and_resumes(
+        voc_root, tmp_path):
     proc = train(tmp_path, voc_root, max_iters=2)
     assert 'mIoU' in proc.stdout + proc.stderr
     assert osp.isfile(tmp_path / 'iter_2.pth')
@@ -128,8 +145,8 @@ def test_frskd_seg_trains_validates_checkpoints_and_resumes(voc_root,
     assert all(r['decode.loss_kd'] > 0 and r['decode.loss_att'] > 0
                for r in logs[2:])
     assert [r['step'] for r in records if 'mIoU' in r] == [2, 4]
-    ckpt = torch.load(tmp_path / 'iter_4.pth', map_location='cpu',
-                      weights_only=False)
+    ckpt = torch.load(
+        tmp_path / 'iter_4.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 4
     state = ckpt['state_dict']
     assert any(k.startswith('neck.') for k in state)

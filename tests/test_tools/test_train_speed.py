@@ -21,6 +21,7 @@ def test_fake_cifar100_is_what_mmpretrain_reads(tool, tmp_path):
         assert pickle.load(f)['data'].shape == (12, 3072)
 
     class NoChecksum(CIFAR100):  # random files cannot match the md5
+
         def _check_integrity(self):
             return True
 
@@ -31,9 +32,13 @@ def test_fake_cifar100_is_what_mmpretrain_reads(tool, tmp_path):
 def test_iteration_times_read_the_train_records(tool, tmp_path):
     log = tmp_path / '20261130_000000' / 'vis_data' / 'scalars.json'
     log.parent.mkdir(parents=True)
-    records = [dict(lr=0.1, time=0.5, data_time=0.1, step=1),
-               dict(lr=0.1, time=0.25, data_time=0.1, step=2),
-               {'accuracy/top1': 3.0, 'step': 1}]
+    records = [
+        dict(lr=0.1, time=0.5, data_time=0.1, step=1),
+        dict(lr=0.1, time=0.25, data_time=0.1, step=2), {
+            'accuracy/top1': 3.0,
+            'step': 1
+        }
+    ]
     log.write_text('\n'.join(json.dumps(r) for r in records) + '\n')
     assert tool.iteration_times(str(tmp_path)) == [0.5, 0.25]
     with pytest.raises(FileNotFoundError, match='No MMEngine log'):
@@ -44,16 +49,17 @@ def test_two_runs_through_tools_train(tool, tmp_path):
     out = tmp_path / 'speed.json'
     result = tool.main([
         osp.join(ROOT, 'configs/baseline/wrn16_2_cifar100.py'),
-        osp.join(ROOT, 'configs/frskd/wrn16_2_cifar100.py'),
-        '--fake-cifar100', '--batch-size', '4', '--iters', '2',
-        '--warmup', '1', '--rounds', '1', '--threads', '1',
-        '--work-dir', str(tmp_path / 'runs'), '--out', str(out)
+        osp.join(ROOT, 'configs/frskd/wrn16_2_cifar100.py'), '--fake-cifar100',
+        '--batch-size', '4', '--iters', '2', '--warmup', '1', '--rounds', '1',
+        '--threads', '1', '--work-dir',
+        str(tmp_path / 'runs'), '--out',
+        str(out)
     ])
     assert json.loads(out.read_text())['ratio_of_medians'] == \
         result['ratio_of_medians'] > 0
     for name in ('baseline', 'frskd'):
         assert [len(t) for t in result['iteration_times_s'][name]] == [2]
     # The FRSKD run trained with its self-teacher: its log has the terms.
-    frskd_log = next((tmp_path / 'runs' / 'frskd_0').glob(
-        '*/vis_data/scalars.json')).read_text()
+    frskd_log = next((tmp_path / 'runs' /
+                      'frskd_0').glob('*/vis_data/scalars.json')).read_text()
     assert 'loss_kd' in frskd_log and 'loss_att' in frskd_log

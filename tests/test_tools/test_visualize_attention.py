@@ -48,12 +48,19 @@ def fixture(tmp_path_factory):
             elif name.endswith('running_mean'):
                 t.copy_(torch.randn_like(t) * 0.1)
     ckpt = str(tmp / 'frskd.pth')
-    torch.save(dict(state_dict=model.state_dict(),
-                    meta=dict(dataset_meta=dict(
-                        classes=[f'c{i}' for i in range(10)]))), ckpt)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=[f'c{i}'
+                                                 for i in range(10)]))), ckpt)
     student_only = str(tmp / 'student.pth')
-    torch.save(dict(state_dict={k: v for k, v in model.state_dict().items()
-                                if not k.startswith('neck.')}), student_only)
+    torch.save(
+        dict(
+            state_dict={
+                k: v
+                for k, v in model.state_dict().items()
+                if not k.startswith('neck.')
+            }), student_only)
     rng = np.random.default_rng(0)
     arrays = [np.zeros((32, 32, 3), np.uint8) for _ in range(2)]
     arrays[0][8:20, 10:22, 0] = 255  # red square
@@ -63,14 +70,20 @@ def fixture(tmp_path_factory):
     for i, a in enumerate(arrays):
         images.append(str(tmp / f'img{i}.png'))
         Image.fromarray(a).save(images[-1])
-    return dict(tmp=tmp, ckpt=ckpt, student_only=student_only,
-                images=images, arrays=arrays)
+    return dict(
+        tmp=tmp,
+        ckpt=ckpt,
+        student_only=student_only,
+        images=images,
+        arrays=arrays)
 
 
 def test_cli_writes_one_png_of_the_expected_size(fixture, capsys):
     out = fixture['tmp'] / 'fig' / 'attention.png'
-    _tool().main([CONFIG, fixture['ckpt'], *fixture['images'], '--out',
-                  str(out), '--cfg-options', *TEN, '--dpi', '40'])
+    _tool().main([
+        CONFIG, fixture['ckpt'], *fixture['images'], '--out',
+        str(out), '--cfg-options', *TEN, '--dpi', '40'
+    ])
     img = imread(str(out))
     # 3 images x (input + 3 levels x (F_i, T_i)) panels of 2 in at 40 dpi.
     assert img.shape[:2] == (3 * 80, 7 * 80)
@@ -87,13 +100,16 @@ def test_maps_are_spatial_attention_of_student_and_refined(fixture):
     model = load_frskd_model(cfg, fixture['ckpt'])
     assert model.dataset_meta['classes'][0] == 'c0'
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    rows = compute_rows(model, cfg, fixture['images'][:2],
-                        classes=[f'c{i}' for i in range(10)])
+    rows = compute_rows(
+        model,
+        cfg,
+        fixture['images'][:2],
+        classes=[f'c{i}' for i in range(10)])
 
     # The model is untouched: eval mode everywhere, same BN statistics.
     assert not model.training and not model.neck.training
-    assert all(torch.equal(before[k], v)
-               for k, v in model.state_dict().items())
+    assert all(
+        torch.equal(before[k], v) for k, v in model.state_dict().items())
 
     # Reference: F_i from the backbone, T_i by the neck's BiFPN layers,
     # all in eval mode, on the same preprocessed input.
@@ -114,11 +130,15 @@ def test_maps_are_spatial_attention_of_student_and_refined(fixture):
     # Level 1 is at image resolution, so its maps are exactly the
     # normalised attention maps reshaped to H_1 x W_1.
     np.testing.assert_allclose(
-        row.student[0], spatial_attention(feats[0]).view(32, 32).numpy(),
-        rtol=1e-5, atol=1e-7)
+        row.student[0],
+        spatial_attention(feats[0]).view(32, 32).numpy(),
+        rtol=1e-5,
+        atol=1e-7)
     np.testing.assert_allclose(
-        row.refined[0], spatial_attention(refined[0]).view(32, 32).numpy(),
-        rtol=1e-5, atol=1e-7)
+        row.refined[0],
+        spatial_attention(refined[0]).view(32, 32).numpy(),
+        rtol=1e-5,
+        atol=1e-7)
     assert not np.allclose(row.student[0], row.refined[0])
     assert all(d > 0 for d in row.distances)
     assert row.caption.startswith('student: c')
@@ -156,18 +176,19 @@ def test_clear_errors(fixture, monkeypatch):
     missing = str(fixture['tmp'] / 'nope.png')
     with pytest.raises(FileNotFoundError, match='nope.png'):
         visualize_attention(CONFIG, fixture['ckpt'], [images[0], missing])
-    opts = dict(model=dict(head=dict(num_classes=10),
-                           neck=dict(num_classes=10)))
-    with pytest.raises(ValueError,
-                       match=r'has no self-teacher \(no neck\.\* tensors\)'):
-        visualize_attention(CONFIG, fixture['student_only'], images,
-                            cfg_options=opts)
+    opts = dict(
+        model=dict(head=dict(num_classes=10), neck=dict(num_classes=10)))
+    with pytest.raises(
+            ValueError, match=r'has no self-teacher \(no neck\.\* tensors\)'):
+        visualize_attention(
+            CONFIG, fixture['student_only'], images, cfg_options=opts)
     with pytest.raises(ValueError, match='does not fit'):
         visualize_attention(CONFIG, fixture['ckpt'], images)  # 100 classes
     # From the command line: the reason, no traceback.
     monkeypatch.setattr(sys, 'argv', [
         'visualize_attention.py', CONFIG, fixture['student_only'], images[0],
-        '--cfg-options', *TEN])
+        '--cfg-options', *TEN
+    ])
     with pytest.raises(SystemExit, match='has no self-teacher'):
         _tool().main()
 
@@ -212,9 +233,13 @@ def test_segmentation_config(fixture):
         model = init_model(str(tmp / 'seg_cfg.py'), seed=0)
         ckpt = str(tmp / 'seg.pth')
         torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
-        _, rows = visualize_attention(str(tmp / 'seg_cfg.py'), ckpt,
-                                      fixture['images'][:2], out=out,
-                                      dpi=30, cell_size=1.0)
+        _, rows = visualize_attention(
+            str(tmp / 'seg_cfg.py'),
+            ckpt,
+            fixture['images'][:2],
+            out=out,
+            dpi=30,
+            cell_size=1.0)
     finally:
         from mmengine.registry import init_default_scope
         init_default_scope('mmpretrain')  # as conftest left it

@@ -23,8 +23,12 @@ def run_tool(*args, check: bool = True) -> subprocess.CompletedProcess:
             tool failed.
     """
     env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, *args],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f'{args} failed:\n{proc.stdout[-3000:]}\n'
                              f'{proc.stderr[-5000:]}')
@@ -35,12 +39,16 @@ def tiny_options(data_root, epochs: int = 1, workers: int = 0) -> List[str]:
     """``--cfg-options`` that shrink an epoch-based config to a fixture:
     ``data_root`` for every split, batch size 8, ``workers`` dataloader
     workers, seed 0, a log line per iteration."""
-    opts = [f'train_cfg.max_epochs={epochs}',
-            'default_hooks.logger.interval=1', 'randomness.seed=0']
+    opts = [
+        f'train_cfg.max_epochs={epochs}', 'default_hooks.logger.interval=1',
+        'randomness.seed=0'
+    ]
     for split in ('train', 'val', 'test'):
-        opts += [f'{split}_dataloader.dataset.data_root={data_root}',
-                 f'{split}_dataloader.batch_size=8',
-                 f'{split}_dataloader.num_workers={workers}']
+        opts += [
+            f'{split}_dataloader.dataset.data_root={data_root}',
+            f'{split}_dataloader.batch_size=8',
+            f'{split}_dataloader.num_workers={workers}'
+        ]
     return opts
 
 
@@ -65,8 +73,8 @@ def run_train_jobs(jobs: List[dict], folder) -> List[dict]:
     jobs_file = osp.join(str(folder), 'jobs.json')
     with open(jobs_file, 'w') as f:
         json.dump(jobs, f)
-    run_tool(osp.join(ROOT, 'tests', 'test_tools', 'train_driver.py'),
-             jobs_file)
+    run_tool(
+        osp.join(ROOT, 'tests', 'test_tools', 'train_driver.py'), jobs_file)
     with open(jobs_file + '.out') as f:
         return json.load(f)
 

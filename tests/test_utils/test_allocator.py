@@ -28,20 +28,24 @@ for _ in range(15):
 print(tuned, sum(faults_of_one_round() for _ in range(5)))
 '''
 ALLOCATOR = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))), 'frskd_mm', 'utils', 'allocator.py')
+    os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    'frskd_mm', 'utils', 'allocator.py')
 
 
 def _probe(env_value):
     env = dict(os.environ, FRSKD_MALLOC_TUNING=env_value)
-    out = subprocess.run([sys.executable, '-c', PROBE, ALLOCATOR], env=env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, '-c', PROBE, ALLOCATOR],
+                         env=env,
+                         check=True,
+                         capture_output=True,
+                         text=True).stdout
     tuned, faults = out.split()
     return tuned == 'True', int(faults)
 
 
-@pytest.mark.skipif(not sys.platform.startswith('linux'),
-                    reason='glibc mallopt is Linux only')
+@pytest.mark.skipif(
+    not sys.platform.startswith('linux'), reason='glibc mallopt is Linux only')
 def test_tuning_stops_page_faults_of_large_tensors():
     tuned_off, faults_off = _probe('0')
     tuned_on, faults_on = _probe('1')

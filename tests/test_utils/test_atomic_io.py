@@ -14,13 +14,13 @@ def test_writes_and_replaces(tmp_path):
     assert os.listdir(path.parent) == ['last_checkpoint']
 
 
-def test_a_failure_before_the_rename_keeps_the_old_file(tmp_path,
-                                                        monkeypatch):
+def test_a_failure_before_the_rename_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / 'epoch_1.pth'
     atomic_io.atomic_write(path, b'old')
 
     def crash(src, dst):
         raise KeyboardInterrupt  # killed between write and rename
+
     monkeypatch.setattr(atomic_io.os, 'replace', crash)
     with pytest.raises(KeyboardInterrupt):
         atomic_io.atomic_write(path, b'new')

@@ -37,17 +37,24 @@ def _write_runner_like_checkpoint(path) -> None:
         meta=dict(epoch=2, iter=6, seed=np.int64(7)),
         state_dict=dict(weight=torch.arange(6.).reshape(2, 3)),
         message_hub=_message_hub_state(),
-        numpy=dict(f64=np.float64(0.25), f32=np.float32(0.5),
-                   i32=np.int32(4), flag=np.bool_(True),
-                   a_f64=np.linspace(0, 1, 5), a_i64=np.arange(4)))
+        numpy=dict(
+            f64=np.float64(0.25),
+            f32=np.float32(0.5),
+            i32=np.int32(4),
+            flag=np.bool_(True),
+            a_f64=np.linspace(0, 1, 5),
+            a_i64=np.arange(4)))
     torch.save(checkpoint, str(path))
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:
     environ = dict(os.environ, PYTHONPATH=f'{ROOT}:{ROOT}/tests', **env)
-    return subprocess.run([sys.executable, '-c', textwrap.dedent(code)],
-                          capture_output=True, text=True, env=environ,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300)
 
 
 def test_mmengine_checkpoints_load_intact(tmp_path):
@@ -81,7 +88,8 @@ def test_a_fresh_process_loads_them_and_the_environment_changes_nothing(
     _write_runner_like_checkpoint(path)
     marker = tmp_path / 'code_ran'
     hostile = write_hostile_checkpoints(str(tmp_path), str(marker))
-    proc = _python(f'''
+    proc = _python(
+        f'''
         from frskd_mm.utils import load_checkpoint_file
         ckpt = load_checkpoint_file({str(path)!r})
         print(ckpt['message_hub']['log_scalars']['train/loss'].mean())
@@ -90,7 +98,8 @@ def test_a_fresh_process_loads_them_and_the_environment_changes_nothing(
                 load_checkpoint_file(path)
             except RuntimeError as e:
                 print(str(e).split(' ')[0])
-    ''', TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
+    ''',
+        TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD='1')
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0] == '1.0'
@@ -108,8 +117,9 @@ def test_hostile_checkpoints_are_refused_and_run_nothing(tmp_path):
                                match=r'Refusing to load|Cannot read'):
                 load(path)
             assert not marker.exists(), (kind, load)
-    message = str(pytest.raises(UnsafeCheckpointError, load_checkpoint_file,
-                                paths['getattr_chain']).value)
+    message = str(
+        pytest.raises(UnsafeCheckpointError, load_checkpoint_file,
+                      paths['getattr_chain']).value)
     assert "Refusing getattr(torch._utils._rebuild_tensor, '__builtins__')" \
         in message
     assert 'add_safe_globals' not in message  # no advice to unlock it
@@ -129,16 +139,17 @@ def test_the_hostile_checkpoints_do_run_code_where_getattr_is_allowed(
             with torch.serialization.safe_globals([getattr, HistoryBuffer]):
                 torch.load(path, weights_only=True)
         ran[kind] = marker.exists()
-    assert ran == dict(getattr_chain=True, allowed_global_chain=True,
-                       os_system=True)
+    assert ran == dict(
+        getattr_chain=True, allowed_global_chain=True, os_system=True)
 
 
 def test_getattr_allowed_process_wide_blocks_every_load(tmp_path):
     path = tmp_path / 'epoch_2.pth'
     _write_runner_like_checkpoint(path)
     with torch.serialization.safe_globals([getattr]):
-        with pytest.raises(UnsafeCheckpointError,
-                           match='builtins.getattr is allowed process-wide'):
+        with pytest.raises(
+                UnsafeCheckpointError,
+                match='builtins.getattr is allowed process-wide'):
             load_checkpoint_file(str(path))
 
 
@@ -147,8 +158,10 @@ def test_damaged_and_missing_files_say_so(tmp_path):
     _write_runner_like_checkpoint(path)
     data = path.read_bytes()
     path.write_bytes(data[:len(data) // 2])
-    with pytest.raises(RuntimeError, match=r'Cannot read the checkpoint .*'
-                       r'damaged \(an interrupted save or copy\?\)'):
+    with pytest.raises(
+            RuntimeError,
+            match=r'Cannot read the checkpoint .*'
+            r'damaged \(an interrupted save or copy\?\)'):
         load_checkpoint_file(str(path))
     with pytest.raises(FileNotFoundError, match='can not be found'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
@@ -166,8 +179,8 @@ def test_resume_picks_the_newest_complete_checkpoint(tmp_path):
     _touch(tmp_path / 'epoch_2.pth')
     _touch(tmp_path / 'best_accuracy_top1_epoch_12.pth')
     _touch(tmp_path / '.epoch_11.pth.tmp')  # an interrupted save
-    assert find_resume_checkpoint(str(tmp_path)) == str(
-        tmp_path / 'epoch_10.pth')
+    assert find_resume_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                        'epoch_10.pth')
     # last_checkpoint lags (killed before it was updated) or names a
     # deleted file (MMEngine's CheckpointHook): the newest file wins.
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_2.pth'))
@@ -185,5 +198,5 @@ def test_resume_looks_where_last_checkpoint_points(tmp_path):
     _touch(work / 'last_checkpoint', str(out / 'iter_40.pth').encode())
     assert find_resume_checkpoint(str(work)) == str(out / 'iter_80.pth')
     _touch(work / 'ckpt-7.pt')
-    assert find_resume_checkpoint(str(work), 'ckpt-{}.pt') == str(
-        work / 'ckpt-7.pt')
+    assert find_resume_checkpoint(str(work),
+                                  'ckpt-{}.pt') == str(work / 'ckpt-7.pt')

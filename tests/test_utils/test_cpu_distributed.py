@@ -7,10 +7,10 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-from frskd_mm.utils import (CPU_MODEL_WRAPPER, configure_cpu_distributed,
-                            init_cpu_process_group, needs_cpu_distributed,
-                            setup_distributed)
+from frskd_mm.utils import CPU_MODEL_WRAPPER, configure_cpu_distributed
 from frskd_mm.utils import distributed as dist_utils
+from frskd_mm.utils import (init_cpu_process_group, needs_cpu_distributed,
+                            setup_distributed)
 
 TORCHRUN_VARS = ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR',
                  'MASTER_PORT')
@@ -48,10 +48,11 @@ def test_not_needed_with_cuda(monkeypatch):
 
 
 def test_configure_sets_gloo_and_keeps_other_keys():
-    cfg = _cfg(env_cfg=dict(
-        cudnn_benchmark=False,
-        mp_cfg=dict(mp_start_method='fork'),
-        dist_cfg=dict(backend='nccl', timeout=600)))
+    cfg = _cfg(
+        env_cfg=dict(
+            cudnn_benchmark=False,
+            mp_cfg=dict(mp_start_method='fork'),
+            dist_cfg=dict(backend='nccl', timeout=600)))
     configure_cpu_distributed(cfg)
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
     assert cfg.env_cfg.dist_cfg.timeout == 600
@@ -68,8 +69,8 @@ def test_configure_creates_missing_env_cfg():
     cfg = _cfg()
     configure_cpu_distributed(cfg)
     assert cfg.env_cfg.dist_cfg.backend == 'gloo'
-    assert cfg.model_wrapper_cfg == dict(CPU_MODEL_WRAPPER,
-                                         find_unused_parameters=False)
+    assert cfg.model_wrapper_cfg == dict(
+        CPU_MODEL_WRAPPER, find_unused_parameters=False)
 
 
 def test_configure_carries_find_unused_parameters():
@@ -82,8 +83,10 @@ def test_configure_carries_find_unused_parameters():
 
 
 def test_configure_keeps_a_user_model_wrapper():
-    wrapper = dict(type='MMDistributedDataParallel', device_ids=None,
-                   find_unused_parameters=True)
+    wrapper = dict(
+        type='MMDistributedDataParallel',
+        device_ids=None,
+        find_unused_parameters=True)
     cfg = _cfg(model_wrapper_cfg=wrapper)
     configure_cpu_distributed(cfg)
     assert cfg.model_wrapper_cfg == wrapper

@@ -8,14 +8,43 @@ from frskd_mm.utils.logs import find_scalar_logs, load_scalars, read_records
 #: An epoch-based MMPretrain log (LoggerHook interval 10, 20 iterations per
 #: epoch) as the Runner writes it.
 CLS_LOG = [
-    dict(lr=0.1, data_time=0.01, loss=2.3, loss_cls=1.2, time=0.2, epoch=1,
-         iter=10, memory=0, step=10),
-    dict(lr=0.1, data_time=0.01, loss=2.0, loss_cls=1.0, time=0.2, epoch=1,
-         iter=20, memory=0, step=20),
-    {'accuracy/top1': 31.5, 'teacher/accuracy/top1': 33.0, 'data_time': 0.0,
-     'time': 0.05, 'step': 1},
-    dict(lr=0.05, data_time=0.01, loss=1.7, loss_cls=0.9, time=0.2, epoch=2,
-         iter=30, memory=0, step=30),
+    dict(
+        lr=0.1,
+        data_time=0.01,
+        loss=2.3,
+        loss_cls=1.2,
+        time=0.2,
+        epoch=1,
+        iter=10,
+        memory=0,
+        step=10),
+    dict(
+        lr=0.1,
+        data_time=0.01,
+        loss=2.0,
+        loss_cls=1.0,
+        time=0.2,
+        epoch=1,
+        iter=20,
+        memory=0,
+        step=20),
+    {
+        'accuracy/top1': 31.5,
+        'teacher/accuracy/top1': 33.0,
+        'data_time': 0.0,
+        'time': 0.05,
+        'step': 1
+    },
+    dict(
+        lr=0.05,
+        data_time=0.01,
+        loss=1.7,
+        loss_cls=0.9,
+        time=0.2,
+        epoch=2,
+        iter=30,
+        memory=0,
+        step=30),
 ]
 
 
@@ -35,26 +64,54 @@ def test_split_as_mmpretrain_load_json_log(tmp_path):
 
 
 def test_hierarchy_prefixes_and_records_without_lr(tmp_path):
-    path = _write(tmp_path / 'scalars.json', [
-        {'train/lr': 0.01, 'train/decode.loss_ce': 1.5, 'train/iter': 50,
-         'step': 50},
-        {'train/decode.loss_ce': 1.2, 'step': 100},  # no lr, no iter
-        {'val/mIoU': 12.5, 'val/aAcc': 70.0, 'step': 100},
-        {'val/teacher/mIoU': 13.0, 'step': 100},  # same step: merged
-        {'no_step': 1},
-    ])
+    path = _write(
+        tmp_path / 'scalars.json',
+        [
+            {
+                'train/lr': 0.01,
+                'train/decode.loss_ce': 1.5,
+                'train/iter': 50,
+                'step': 50
+            },
+            {
+                'train/decode.loss_ce': 1.2,
+                'step': 100
+            },  # no lr, no iter
+            {
+                'val/mIoU': 12.5,
+                'val/aAcc': 70.0,
+                'step': 100
+            },
+            {
+                'val/teacher/mIoU': 13.0,
+                'step': 100
+            },  # same step: merged
+            {
+                'no_step': 1
+            },
+        ])
     scalars = load_scalars(path)
     assert [r['step'] for r in scalars['train']] == [50, 100]
-    assert scalars['train'][0] == {'lr': 0.01, 'decode.loss_ce': 1.5,
-                                   'iter': 50, 'step': 50}
-    assert scalars['val'] == [{'mIoU': 12.5, 'aAcc': 70.0, 'step': 100,
-                               'teacher/mIoU': 13.0}]
+    assert scalars['train'][0] == {
+        'lr': 0.01,
+        'decode.loss_ce': 1.5,
+        'iter': 50,
+        'step': 50
+    }
+    assert scalars['val'] == [{
+        'mIoU': 12.5,
+        'aAcc': 70.0,
+        'step': 100,
+        'teacher/mIoU': 13.0
+    }]
 
 
 def test_sorted_by_step_and_later_values_win(tmp_path):
     path = _write(tmp_path / 'scalars.json', [
-        dict(lr=0.1, loss=3.0, step=20), dict(lr=0.1, loss=4.0, step=10),
-        dict(lr=0.1, loss=2.5, step=20)])
+        dict(lr=0.1, loss=3.0, step=20),
+        dict(lr=0.1, loss=4.0, step=10),
+        dict(lr=0.1, loss=2.5, step=20)
+    ])
     assert [(r['step'], r['loss']) for r in load_scalars(path)['train']] \
         == [(10, 4.0), (20, 2.5)]
 

@@ -19,10 +19,10 @@ def test_available_package():
     assert packages.package_error('mmpretrain') is None
 
 
-def test_missing_package_is_silent_and_explained_on_request(monkeypatch,
-                                                            recwarn):
-    _fresh_check(monkeypatch, ModuleNotFoundError("No module named 'mmseg'",
-                                                  name='mmseg'))
+def test_missing_package_is_silent_and_explained_on_request(
+        monkeypatch, recwarn):
+    _fresh_check(monkeypatch,
+                 ModuleNotFoundError("No module named 'mmseg'", name='mmseg'))
     assert packages.package_available('mmseg') is False
     assert not [w for w in recwarn if 'mmseg' in str(w.message)]
     assert 'pip install -e ".[seg]"' in packages.package_error('mmseg')

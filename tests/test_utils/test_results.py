@@ -4,13 +4,13 @@ import math
 
 import pytest
 
-from frskd_mm.utils.results import (last_logged, mean_std,
-                                    paired_difference, t_quantile_975)
+from frskd_mm.utils.results import (last_logged, mean_std, paired_difference,
+                                    t_quantile_975)
 
 
 def test_last_logged_reads_the_newest_log(tmp_path):
-    for stamp, values in (('20260101_000000', [10.0]),
-                          ('20260102_000000', [20.0, 30.0])):
+    for stamp, values in (('20260101_000000', [10.0]), ('20260102_000000',
+                                                        [20.0, 30.0])):
         vis = tmp_path / stamp / 'vis_data'
         vis.mkdir(parents=True)
         with open(vis / 'scalars.json', 'w') as f:
@@ -27,12 +27,24 @@ def test_last_logged_reads_the_newest_log(tmp_path):
 def test_last_logged_with_hierarchy_keys_and_a_cut_last_line(tmp_path):
     vis = tmp_path / '20260101_000000' / 'vis_data'
     vis.mkdir(parents=True)
-    records = [{'train/lr': 0.1, 'train/loss': 2.0, 'step': 10},
-               {'val/mIoU': 5.0, 'step': 10},
-               {'train/lr': 0.1, 'train/loss': 1.0, 'step': 20},
-               {'val/mIoU': 7.5, 'step': 20}]
-    (vis / 'scalars.json').write_text(
-        ''.join(json.dumps(r) + '\n' for r in records) + '{"train/lr": 0.')
+    records = [{
+        'train/lr': 0.1,
+        'train/loss': 2.0,
+        'step': 10
+    }, {
+        'val/mIoU': 5.0,
+        'step': 10
+    }, {
+        'train/lr': 0.1,
+        'train/loss': 1.0,
+        'step': 20
+    }, {
+        'val/mIoU': 7.5,
+        'step': 20
+    }]
+    (vis /
+     'scalars.json').write_text(''.join(json.dumps(r) + '\n'
+                                        for r in records) + '{"train/lr": 0.')
     assert last_logged(str(tmp_path), 'mIoU') == 7.5
     assert last_logged(str(tmp_path), 'val/mIoU') == 7.5
     assert last_logged(str(tmp_path), 'loss') == 1.0

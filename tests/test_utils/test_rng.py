@@ -11,8 +11,8 @@ from frskd_mm.utils.rng import (draw_seed, get_rng_state, seeded_rng,
 
 
 def _draws():
-    return (random.random(), float(np.random.rand()),
-            float(np.random.randn()), float(torch.rand(())))
+    return (random.random(), float(np.random.rand()), float(np.random.randn()),
+            float(torch.rand(())))
 
 
 def test_state_round_trips_through_a_checkpoint(tmp_path):
@@ -41,7 +41,11 @@ def test_seeded_block_is_reproducible_and_leaves_the_stream_alone():
 
 
 def test_draw_seeds_differ_by_every_key():
-    seeds = {draw_seed(0, 0, e, r, p) for e in range(3) for r in range(2)
-             for p in range(50)}
+    seeds = {
+        draw_seed(0, 0, e, r, p)
+        for e in range(3)
+        for r in range(2)
+        for p in range(50)
+    }
     assert len(seeds) == 300 and all(0 <= s < 2**32 for s in seeds)
     assert draw_seed(5, 1, 2) == draw_seed(5, 1, 2)

@@ -29,37 +29,45 @@ def keep_local_rank(monkeypatch):
 
 
 def _cls_cfg(**kwargs) -> Config:
-    loader = dict(batch_size=4, num_workers=2,
-                  dataset=dict(type='LocalCIFAR100', pipeline=[
-                      dict(type='PackInputs')]))
-    return Config(dict(
-        default_scope='mmpretrain',
-        model=dict(type='ImageClassifier'),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
-        train_dataloader=dict(loader),
-        val_dataloader=dict(loader),
-        test_dataloader=dict(loader),
-        val_cfg=dict(), val_evaluator=dict(type='Accuracy'),
-        test_cfg=dict(), test_evaluator=dict(type='Accuracy'),
-        default_hooks=dict(visualization=dict(
-            type='VisualizationHook', enable=False)),
-        **kwargs))
+    loader = dict(
+        batch_size=4,
+        num_workers=2,
+        dataset=dict(type='LocalCIFAR100', pipeline=[dict(type='PackInputs')]))
+    return Config(
+        dict(
+            default_scope='mmpretrain',
+            model=dict(type='ImageClassifier'),
+            optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+            train_dataloader=dict(loader),
+            val_dataloader=dict(loader),
+            test_dataloader=dict(loader),
+            val_cfg=dict(),
+            val_evaluator=dict(type='Accuracy'),
+            test_cfg=dict(),
+            test_evaluator=dict(type='Accuracy'),
+            default_hooks=dict(
+                visualization=dict(type='VisualizationHook', enable=False)),
+            **kwargs))
 
 
 def _seg_cfg() -> Config:
-    return Config(dict(
-        default_scope='mmseg',
-        model=dict(type='EncoderDecoder'),
-        optim_wrapper=dict(type='OptimWrapper',
-                           optimizer=dict(type='SGD', lr=0.01)),
-        train_dataloader=dict(batch_size=2, num_workers=2,
-                              persistent_workers=True, dataset=dict()),
-        test_dataloader=dict(batch_size=1, num_workers=2, dataset=dict()),
-        test_cfg=dict(type='TestLoop'),
-        test_evaluator=dict(type='IoUMetric'),
-        default_hooks=dict(visualization=dict(
-            type='SegVisualizationHook', draw=False)),
-        visualizer=dict(type='SegLocalVisualizer')))
+    return Config(
+        dict(
+            default_scope='mmseg',
+            model=dict(type='EncoderDecoder'),
+            optim_wrapper=dict(
+                type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)),
+            train_dataloader=dict(
+                batch_size=2,
+                num_workers=2,
+                persistent_workers=True,
+                dataset=dict()),
+            test_dataloader=dict(batch_size=1, num_workers=2, dataset=dict()),
+            test_cfg=dict(type='TestLoop'),
+            test_evaluator=dict(type='IoUMetric'),
+            default_hooks=dict(
+                visualization=dict(type='SegVisualizationHook', draw=False)),
+            visualizer=dict(type='SegLocalVisualizer')))
 
 
 def test_train_defaults(train_tool):
@@ -96,8 +104,8 @@ def test_train_resume(train_tool):
 
 def test_train_switches(train_tool):
     args = train_tool.parse_args([
-        'c.py', '--amp', '--no-validate', '--auto-scale-lr',
-        '--no-pin-memory', '--launcher', 'pytorch', '--local-rank', '1'
+        'c.py', '--amp', '--no-validate', '--auto-scale-lr', '--no-pin-memory',
+        '--launcher', 'pytorch', '--local-rank', '1'
     ])
     cfg = train_tool.merge_args(
         _cls_cfg(auto_scale_lr=dict(base_batch_size=128)), args)
@@ -131,8 +139,7 @@ def test_train_cfg_options_and_zero_workers(train_tool):
         'c.py', '--cfg-options', 'train_dataloader.num_workers=0',
         'train_dataloader.batch_size=2', 'train_cfg.max_epochs=3'
     ])
-    cfg = train_tool.merge_args(_cls_cfg(train_cfg=dict(max_epochs=200)),
-                                args)
+    cfg = train_tool.merge_args(_cls_cfg(train_cfg=dict(max_epochs=200)), args)
     assert cfg.train_dataloader.batch_size == 2
     assert cfg.train_cfg.max_epochs == 3
     # PyTorch rejects persistent workers without workers
@@ -141,11 +148,12 @@ def test_train_cfg_options_and_zero_workers(train_tool):
 
 
 def test_train_segmentation_keeps_mmseg_dataloaders(train_tool):
-    args = train_tool.parse_args(['seg.py', '--no-persistent-workers',
-                                  '--amp', '--resume'])
+    args = train_tool.parse_args(
+        ['seg.py', '--no-persistent-workers', '--amp', '--resume'])
     cfg = train_tool.merge_args(_seg_cfg(), args)
     assert cfg.train_dataloader.collate_fn == dict(  # MMSeg's default
-        type='collate_with_size_check', collate_fn=dict(type='pseudo_collate'))
+        type='collate_with_size_check',
+        collate_fn=dict(type='pseudo_collate'))
     assert cfg.train_dataloader.persistent_workers is False
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.resume is True
@@ -163,9 +171,8 @@ def test_test_defaults(test_tool):
 
 
 def test_test_show_dir_and_amp(test_tool):
-    args = test_tool.parse_args([
-        'cfg.py', 'c.pth', '--show-dir', 'vis', '--interval', '5', '--amp'
-    ])
+    args = test_tool.parse_args(
+        ['cfg.py', 'c.pth', '--show-dir', 'vis', '--interval', '5', '--amp'])
     cfg = test_tool.merge_args(_cls_cfg(), args)
     hook = cfg.default_hooks.visualization
     assert hook.enable is True and hook.out_dir == 'vis'

@@ -26,10 +26,10 @@ from typing import Any, Dict, Optional
 
 from mmengine.config import DictAction
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-    __file__)))))
+sys.path.insert(0,
+                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from frskd_mm.analysis import run_benchmark  # noqa: E402
+from frskd_mm.analysis import run_benchmark
 
 
 def _ratio(a, b) -> Optional[float]:
@@ -43,11 +43,13 @@ def _fmt(value, scale: float = 1.0, digits: int = 2) -> str:
 
 
 def _busy(settings: Dict[str, Any]) -> bool:
-    loads = [load[0] for load in (settings.get('load_avg_before'),
-                                  settings.get('load_avg_after')) if load]
+    loads = [
+        load[0] for load in (settings.get('load_avg_before'),
+                             settings.get('load_avg_after')) if load
+    ]
     cpus = settings.get('cpu_count') or 1
-    return settings.get('device', 'cpu') == 'cpu' and any(
-        load > cpus for load in loads)
+    return settings.get('device', 'cpu') == 'cpu' and any(load > cpus
+                                                          for load in loads)
 
 
 def format_table(result: Dict[str, Any]) -> str:
@@ -66,12 +68,24 @@ def format_table(result: Dict[str, Any]) -> str:
         ('Parameters (M)', '', '', ''),
         row('  student (backbone + head)', b['params']['student'],
             f['params']['student'], 1e6, 3),
-        row('  self-teacher', b['params']['self_teacher'],
-            f['params']['self_teacher'], 1e6, 3, ratio=False),
-        row('  distillation-only', b['params']['distill_only'],
-            f['params']['distill_only'], 1e6, 3, ratio=False),
-        row('  other training-only', b['params']['other_training_only'],
-            f['params']['other_training_only'], 1e6, 3, ratio=False),
+        row('  self-teacher',
+            b['params']['self_teacher'],
+            f['params']['self_teacher'],
+            1e6,
+            3,
+            ratio=False),
+        row('  distillation-only',
+            b['params']['distill_only'],
+            f['params']['distill_only'],
+            1e6,
+            3,
+            ratio=False),
+        row('  other training-only',
+            b['params']['other_training_only'],
+            f['params']['other_training_only'],
+            1e6,
+            3,
+            ratio=False),
         row('  deployed (run in eval)', b['params']['deployed'],
             f['params']['deployed'], 1e6, 3),
         row('  trained in total', b['params']['total'], f['params']['total'],
@@ -79,8 +93,12 @@ def format_table(result: Dict[str, Any]) -> str:
         ('Forward GFLOPs / image', '', '', ''),
         row('  student, train mode', b['flops']['student_train'],
             f['flops']['student_train'], 1e9, 4),
-        row('  self-teacher, train mode', b['flops']['self_teacher'],
-            f['flops']['self_teacher'], 1e9, 4, ratio=False),
+        row('  self-teacher, train mode',
+            b['flops']['self_teacher'],
+            f['flops']['self_teacher'],
+            1e9,
+            4,
+            ratio=False),
         row('  training forward (sum)',
             b['flops']['student_train'] + b['flops']['self_teacher'],
             f['flops']['student_train'] + f['flops']['self_teacher'], 1e9, 4),
@@ -88,12 +106,16 @@ def format_table(result: Dict[str, Any]) -> str:
             f['flops']['deployed'], 1e9, 4),
         (f'Train step (ms), batch {s["batch_size"]}', '', '', ''),
         row('  median', tb['median_s'], tf['median_s'], 1e-3, 1),
-        row('  IQR (q75 - q25)', tb['iqr_s'], tf['iqr_s'], 1e-3, 1,
+        row('  IQR (q75 - q25)',
+            tb['iqr_s'],
+            tf['iqr_s'],
+            1e-3,
+            1,
             ratio=False),
         row('  min', tb['min_s'], tf['min_s'], 1e-3, 1),
         row('  max', tb['max_s'], tf['max_s'], 1e-3, 1),
-        row('  images / s (median)', tb['images_per_s'], tf['images_per_s'],
-            1, 1),
+        row('  images / s (median)', tb['images_per_s'], tf['images_per_s'], 1,
+            1),
         ('  paired ratio: median (IQR)', '', '',
          f'{r["train_step_paired_median"]:.2f}x ('
          f'{r["train_step_paired_q25_q75"][0]:.2f}-'
@@ -111,9 +133,8 @@ def format_table(result: Dict[str, Any]) -> str:
         f'FRSKD benchmark ({s["task"]}): {s["device"]} ({s["device_name"]}),'
         f' {s["torch_threads"]} thread(s), input {s["input_size"][0]}x'
         f'{s["input_size"][1]}, {s["warmup"]} warm-up + '
-        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating'
-        + (', glibc malloc thresholds raised' if s.get('malloc_tuned')
-           else ''),
+        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating' +
+        (', glibc malloc thresholds raised' if s.get('malloc_tuned') else ''),
         f'  baseline: {s["baseline_config"]}',
         f'  FRSKD:    {s["frskd_config"]}',
         f'  code: commit {str(s["source"].get("git_commit"))[:10]}, '
@@ -121,19 +142,18 @@ def format_table(result: Dict[str, Any]) -> str:
         f'{len(s["source"].get("frskd_mm_changes", []))} uncommitted '
         'change(s) in frskd_mm/',
         f'  load average before/after: {s["load_avg_before"]} / '
-        f'{s["load_avg_after"]} on {s["cpu_count"]} CPUs'
-        + (' (busy machine: timings are inflated and noisy)'
-           if _busy(s) else ''), line,
-        '  '.join(h.ljust(w) if i == 0 else h.rjust(w)
-                  for i, (h, w) in enumerate(zip(header, widths))), line
+        f'{s["load_avg_after"]} on {s["cpu_count"]} CPUs' +
+        (' (busy machine: timings are inflated and noisy)'
+         if _busy(s) else ''), line, '  '.join(
+             h.ljust(w) if i == 0 else h.rjust(w)
+             for i, (h, w) in enumerate(zip(header, widths))), line
     ]
     for rw in rows:
         out.append('  '.join(
             str(v).ljust(w) if i == 0 else str(v).rjust(w)
             for i, (v, w) in enumerate(zip(rw, widths))))
     out += [
-        line,
-        'self-teacher / student FLOPs (train mode): '
+        line, 'self-teacher / student FLOPs (train mode): '
         f'{_fmt(r["self_teacher_over_student_flops"], digits=3)}',
         'deployed FLOPs FRSKD == baseline: '
         f'{"yes" if c["deployed_flops_equal"] else "NO"} '
@@ -155,29 +175,54 @@ def parse_args(argv=None):
         'params, FLOPs, training-step time and memory.')
     parser.add_argument('baseline_config', help='config of the plain model')
     parser.add_argument('frskd_config', help='config of the FRSKD model')
-    parser.add_argument('--batch-size', type=int, default=64,
-                        help='images per training step (default 64)')
-    parser.add_argument('--input-size', type=int, nargs=2,
-                        metavar=('H', 'W'),
-                        help='input size (default: from the FRSKD config)')
-    parser.add_argument('--iters', type=int, default=10,
-                        help='timed steps per model and round (default 10)')
-    parser.add_argument('--warmup', type=int, default=3,
-                        help='untimed warm-up steps per model (default 3)')
-    parser.add_argument('--repeats', type=int, default=1,
-                        help='rounds of --iters alternating steps; the '
-                        'summary pools them and lists each round median '
-                        '(default 1)')
-    parser.add_argument('--device', default='auto',
-                        help="cpu, cuda, cuda:i or auto (default: cuda if "
-                        'available, else cpu)')
-    parser.add_argument('--threads', type=int,
-                        help='torch.set_num_threads (default: torch\'s)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='seed of the weights and the random batch')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=64,
+        help='images per training step (default 64)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input size (default: from the FRSKD config)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=10,
+        help='timed steps per model and round (default 10)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=3,
+        help='untimed warm-up steps per model (default 3)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=1,
+        help='rounds of --iters alternating steps; the '
+        'summary pools them and lists each round median '
+        '(default 1)')
+    parser.add_argument(
+        '--device',
+        default='auto',
+        help="cpu, cuda, cuda:i or auto (default: cuda if "
+        'available, else cpu)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='torch.set_num_threads (default: torch\'s)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='seed of the weights and the random batch')
     parser.add_argument('--out', help='write the results as JSON here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides applied to both configs')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='overrides applied to both configs')
     return parser.parse_args(argv)
 
 

@@ -51,8 +51,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from frskd_mm.utils.results import (last_logged, mean_std,  # noqa: E402
-                                    paired_difference)
+from frskd_mm.utils.results import last_logged, mean_std, paired_difference
 
 DEFAULT_ARMS = (
     ('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),
@@ -85,9 +84,9 @@ def write_subset(image_dir: str, fraction: float, seed: int,
     """
     if not 0 < fraction <= 1:
         raise ValueError(f'fractions must be in (0, 1], got {fraction}.')
-    classes = sorted(d for d in os.listdir(image_dir)
-                     if not d.startswith('.')
-                     and osp.isdir(osp.join(image_dir, d)))
+    classes = sorted(
+        d for d in os.listdir(image_dir)
+        if not d.startswith('.') and osp.isdir(osp.join(image_dir, d)))
     if not classes:
         raise FileNotFoundError(f'No class folders in {image_dir!r}.')
     rng = random.Random(seed)
@@ -97,16 +96,22 @@ def write_subset(image_dir: str, fraction: float, seed: int,
             f for f in os.listdir(osp.join(image_dir, name))
             if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith('.'))
         keep = max(1, round(fraction * len(files)))
-        lines += [f'{name}/{f} {label}' for f in sorted(rng.sample(files,
-                                                                   keep))]
+        lines += [
+            f'{name}/{f} {label}' for f in sorted(rng.sample(files, keep))
+        ]
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
     with open(out_file, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     return len(lines)
 
 
-def study_config(config: str, *, ann_file: str, epochs: int, seed: int,
-                 curves: bool = False, data_root: Optional[str] = None):
+def study_config(config: str,
+                 *,
+                 ann_file: str,
+                 epochs: int,
+                 seed: int,
+                 curves: bool = False,
+                 data_root: Optional[str] = None):
     """The arm's config for one run of the study.
 
     Trains on ``ann_file`` for ``epochs`` epochs at ``seed``; cosine or
@@ -132,23 +137,25 @@ def study_config(config: str, *, ann_file: str, epochs: int, seed: int,
             if cfg.get(f'{split}_dataloader'):
                 cfg[f'{split}_dataloader'].dataset.data_root = data_root
     dataset = cfg.train_dataloader.dataset
-    image_dir = osp.join(dataset.get('data_root', ''),
-                         dataset.get('data_prefix', '') or '')
+    image_dir = osp.join(
+        dataset.get('data_root', ''),
+        dataset.get('data_prefix', '') or '')
     dataset.ann_file = osp.abspath(ann_file)
     dataset.data_prefix = osp.abspath(image_dir)
     dataset.data_root = ''
     cfg.train_cfg.max_epochs = epochs
     cfg.train_cfg.val_interval = 1 if curves else epochs
     schedulers = cfg.get('param_scheduler') or []
-    for scheduler in (schedulers if isinstance(schedulers, list) else
-                      [schedulers]):
+    for scheduler in (schedulers
+                      if isinstance(schedulers, list) else [schedulers]):
         if 'T_max' in scheduler and scheduler.get('by_epoch', True):
             scheduler.T_max = epochs
         if scheduler.get('end') == old_epochs:
             scheduler.end = epochs
         if 'milestones' in scheduler:
             scheduler.milestones = [
-                round(m * epochs / old_epochs) for m in scheduler.milestones]
+                round(m * epochs / old_epochs) for m in scheduler.milestones
+            ]
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
     cfg.randomness = dict(seed=seed)
@@ -183,38 +190,49 @@ def run_one(job: dict, threads: int) -> dict:
     if osp.isfile(result_file):
         with open(result_file) as f:
             return json.load(f)
-    cmd = [sys.executable, 'tools/train.py', job['config_file'], '--work-dir',
-           job['work_dir']]
+    cmd = [
+        sys.executable, 'tools/train.py', job['config_file'], '--work-dir',
+        job['work_dir']
+    ]
     if job['options']:
         cmd += ['--cfg-options'] + list(job['options'])
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads))
+    env = dict(
+        os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     log_file = osp.join(job['work_dir'], 'train.log')
     start = time.time()
     with open(log_file, 'w') as log:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=log,
-                              stderr=subprocess.STDOUT)
-    result = dict(arm=job['arm'], fraction=job['fraction'],
-                  epochs=job['epochs'], seed=job['seed'],
-                  n_train=job['n_train'], seconds=time.time() - start,
-                  command=shlex.join(cmd), metric=None, teacher_metric=None)
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    result = dict(
+        arm=job['arm'],
+        fraction=job['fraction'],
+        epochs=job['epochs'],
+        seed=job['seed'],
+        n_train=job['n_train'],
+        seconds=time.time() - start,
+        command=shlex.join(cmd),
+        metric=None,
+        teacher_metric=None)
     if proc.returncode != 0:
         with open(log_file) as f:
             result['error'] = f.read()[-2000:]
-        print(f"FAILED {job['work_dir']} (exit {proc.returncode}); see "
-              f'{log_file}', flush=True)
+        print(
+            f"FAILED {job['work_dir']} (exit {proc.returncode}); see "
+            f'{log_file}',
+            flush=True)
         return result
     result['metric'] = last_logged(job['work_dir'], METRIC)
     try:
-        result['teacher_metric'] = last_logged(job['work_dir'],
-                                               TEACHER_METRIC)
+        result['teacher_metric'] = last_logged(job['work_dir'], TEACHER_METRIC)
     except KeyError:
         pass
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=2)
-    print(f"{job['arm']:<16} {job['epochs']:>3} ep  {job['fraction']:<5} "
-          f"seed {job['seed']}: {result['metric']:.2f}  "
-          f"({result['seconds']:.0f} s)", flush=True)
+    print(
+        f"{job['arm']:<16} {job['epochs']:>3} ep  {job['fraction']:<5} "
+        f"seed {job['seed']}: {result['metric']:.2f}  "
+        f"({result['seconds']:.0f} s)",
+        flush=True)
     return result
 
 
@@ -225,42 +243,53 @@ def summarize(results: Sequence[dict], arms: Sequence[str],
     ``reference`` over the seeds where both finished."""
     cells: Dict[Tuple[int, float], Dict[str, Dict[int, dict]]] = {}
     for r in results:
-        cells.setdefault((r['epochs'], r['fraction']), {}).setdefault(
-            r['arm'], {})[r['seed']] = r
+        cells.setdefault((r['epochs'], r['fraction']),
+                         {}).setdefault(r['arm'], {})[r['seed']] = r
     summary = []
     for (epochs, fraction), by_arm in sorted(cells.items()):
-        cell = dict(epochs=epochs, fraction=fraction,
-                    n_train=next(iter(next(iter(by_arm.values())).values()))
-                    ['n_train'], arms={}, paired={})
+        cell = dict(
+            epochs=epochs,
+            fraction=fraction,
+            n_train=next(iter(next(iter(
+                by_arm.values())).values()))['n_train'],
+            arms={},
+            paired={})
         for arm in arms:
             runs = by_arm.get(arm, {})
-            done = {s: r['metric'] for s, r in sorted(runs.items())
-                    if r['metric'] is not None}
-            entry = dict(seeds=list(done), values=list(done.values()),
-                         failed_seeds=[s for s in sorted(runs)
-                                       if s not in done])
+            done = {
+                s: r['metric']
+                for s, r in sorted(runs.items()) if r['metric'] is not None
+            }
+            entry = dict(
+                seeds=list(done),
+                values=list(done.values()),
+                failed_seeds=[s for s in sorted(runs) if s not in done])
             if done:
                 entry['mean'], entry['std'] = mean_std(done.values())
-            teacher = [r['teacher_metric'] for r in runs.values()
-                       if r.get('teacher_metric') is not None]
+            teacher = [
+                r['teacher_metric'] for r in runs.values()
+                if r.get('teacher_metric') is not None
+            ]
             if teacher:
-                entry['teacher_mean'], entry['teacher_std'] = mean_std(
-                    teacher)
+                entry['teacher_mean'], entry['teacher_std'] = mean_std(teacher)
             cell['arms'][arm] = entry
         ref = cell['arms'].get(reference, {})
         for arm in arms:
             if arm == reference or not cell['arms'][arm].get('values'):
                 continue
-            seeds = [s for s in cell['arms'][arm]['seeds']
-                     if s in ref.get('seeds', [])]
+            seeds = [
+                s for s in cell['arms'][arm]['seeds']
+                if s in ref.get('seeds', [])
+            ]
             if not seeds:
                 continue
-            pick = dict(zip(cell['arms'][arm]['seeds'],
-                            cell['arms'][arm]['values']))
+            pick = dict(
+                zip(cell['arms'][arm]['seeds'], cell['arms'][arm]['values']))
             base = dict(zip(ref['seeds'], ref['values']))
             cell['paired'][arm] = dict(
-                seeds=seeds, **paired_difference([pick[s] for s in seeds],
-                                                 [base[s] for s in seeds]))
+                seeds=seeds,
+                **paired_difference([pick[s] for s in seeds],
+                                    [base[s] for s in seeds]))
         summary.append(cell)
     return summary
 
@@ -268,8 +297,10 @@ def summarize(results: Sequence[dict], arms: Sequence[str],
 def format_table(summary: Sequence[dict], arms: Sequence[str],
                  reference: str) -> str:
     """The printed table: mean +- std per arm, then paired differences."""
-    lines = [f"{'epochs':>6} {'train imgs':>10}  " + ''.join(
-        f'{arm:>18}' for arm in arms)]
+    lines = [
+        f"{'epochs':>6} {'train imgs':>10}  " + ''.join(f'{arm:>18}'
+                                                        for arm in arms)
+    ]
     for cell in summary:
         row = f"{cell['epochs']:>6} {cell['n_train']:>10}  "
         for arm in arms:
@@ -288,8 +319,11 @@ def format_table(summary: Sequence[dict], arms: Sequence[str],
     return '\n'.join(lines)
 
 
-def plot_study(summary: Sequence[dict], arms: Sequence[str], reference: str,
-               out_file: str, title: str = '') -> None:
+def plot_study(summary: Sequence[dict],
+               arms: Sequence[str],
+               reference: str,
+               out_file: str,
+               title: str = '') -> None:
     """Metric vs training-set size per schedule (bands: +- 1 std), and the
     paired differences to ``reference`` with their 95 % intervals. A study
     of a single cell (an ablation) is drawn as :func:`plot_cell`."""
@@ -300,10 +334,13 @@ def plot_study(summary: Sequence[dict], arms: Sequence[str], reference: str,
         plot_cell(summary[0], arms, reference, out_file, title)
         return
     schedules = sorted({c['epochs'] for c in summary})
-    fig, axes = plt.subplots(2, len(schedules),
-                             figsize=(5.5 * len(schedules), 7.5),
-                             squeeze=False, sharex=True,
-                             gridspec_kw=dict(height_ratios=[3, 2]))
+    fig, axes = plt.subplots(
+        2,
+        len(schedules),
+        figsize=(5.5 * len(schedules), 7.5),
+        squeeze=False,
+        sharex=True,
+        gridspec_kw=dict(height_ratios=[3, 2]))
     colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
     for col, epochs in enumerate(schedules):
         cells = [c for c in summary if c['epochs'] == epochs]
@@ -317,20 +354,32 @@ def plot_study(summary: Sequence[dict], arms: Sequence[str], reference: str,
             x, m, s = zip(*pts)
             color = colors[k % len(colors)]
             top.plot(x, m, 'o-', color=color, label=arm)
-            top.fill_between(x, [a - b for a, b in zip(m, s)],
-                             [a + b for a, b in zip(m, s)], color=color,
-                             alpha=0.15)
+            top.fill_between(
+                x, [a - b for a, b in zip(m, s)],
+                [a + b for a, b in zip(m, s)],
+                color=color,
+                alpha=0.15)
             diffs = [(c['n_train'], c['paired'][arm]) for c in cells
                      if arm in c['paired']]
             if diffs:
                 x = [n * (1 + 0.04 * (k - 1)) for n, _ in diffs]
                 mean = [d['mean'] for _, d in diffs]
-                err = [[d['mean'] - d['ci95'][0] if d['ci95'] else 0
-                        for _, d in diffs],
-                       [d['ci95'][1] - d['mean'] if d['ci95'] else 0
-                        for _, d in diffs]]
-                bottom.errorbar(x, mean, yerr=err, fmt='o-', color=color,
-                                capsize=3, label=f'{arm} - {reference}')
+                err = [[
+                    d['mean'] - d['ci95'][0] if d['ci95'] else 0
+                    for _, d in diffs
+                ],
+                       [
+                           d['ci95'][1] - d['mean'] if d['ci95'] else 0
+                           for _, d in diffs
+                       ]]
+                bottom.errorbar(
+                    x,
+                    mean,
+                    yerr=err,
+                    fmt='o-',
+                    color=color,
+                    capsize=3,
+                    label=f'{arm} - {reference}')
         top.set_xscale('log')
         top.set_title(f'{epochs} epochs')
         top.set_ylabel(f'{METRIC} (%)')
@@ -348,8 +397,11 @@ def plot_study(summary: Sequence[dict], arms: Sequence[str], reference: str,
     plt.close(fig)
 
 
-def plot_cell(cell: dict, arms: Sequence[str], reference: str,
-              out_file: str, title: str = '') -> None:
+def plot_cell(cell: dict,
+              arms: Sequence[str],
+              reference: str,
+              out_file: str,
+              title: str = '') -> None:
     """One cell, one row per arm: the metric of every seed with the mean
     +- std (left), the paired difference to ``reference`` with its 95 %
     interval (right)."""
@@ -360,19 +412,30 @@ def plot_cell(cell: dict, arms: Sequence[str], reference: str,
     for row, arm in zip(rows, arms):
         entry = cell['arms'].get(arm, {})
         if entry.get('values'):
-            left.plot(entry['values'], [row] * len(entry['values']), 'o',
-                      color='0.6', ms=4)
-            left.errorbar(entry['mean'], row, xerr=entry['std'], fmt='D',
-                          color='C0', capsize=3)
+            left.plot(
+                entry['values'], [row] * len(entry['values']),
+                'o',
+                color='0.6',
+                ms=4)
+            left.errorbar(
+                entry['mean'],
+                row,
+                xerr=entry['std'],
+                fmt='D',
+                color='C0',
+                capsize=3)
         d = cell['paired'].get(arm)
         if d:
             ci = d['ci95'] or [d['mean'], d['mean']]
-            right.errorbar(d['mean'], row,
-                           xerr=[[d['mean'] - ci[0]], [ci[1] - d['mean']]],
-                           fmt='D', color='C3' if ci[1] < 0 else
-                           'C2' if ci[0] > 0 else 'C7', capsize=3)
-            right.plot(d['diffs'], [row] * len(d['diffs']), 'o',
-                       color='0.6', ms=4)
+            right.errorbar(
+                d['mean'],
+                row,
+                xerr=[[d['mean'] - ci[0]], [ci[1] - d['mean']]],
+                fmt='D',
+                color='C3' if ci[1] < 0 else 'C2' if ci[0] > 0 else 'C7',
+                capsize=3)
+            right.plot(
+                d['diffs'], [row] * len(d['diffs']), 'o', color='0.6', ms=4)
     left.set_yticks(rows, arms)
     left.set_xlabel(f'{METRIC} (%): seeds (grey), mean +- std')
     left.grid(alpha=0.3)
@@ -390,32 +453,56 @@ def plot_cell(cell: dict, arms: Sequence[str], reference: str,
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
-        '--arm', nargs='+', action='append', metavar='NAME CONFIG [K=V]',
+        '--arm',
+        nargs='+',
+        action='append',
+        metavar='NAME CONFIG [K=V]',
         help='an arm: name, config and --cfg-options overrides; repeat. '
         'Default: ' + ', '.join(f'{n} ({c})' for n, c in DEFAULT_ARMS))
-    parser.add_argument('--reference', help='arm the others are paired '
-                        'with (default: the first)')
-    parser.add_argument('--fractions', type=float, nargs='+',
-                        default=[0.1, 0.25, 1.0],
-                        help='fractions of the training set (per class)')
-    parser.add_argument('--epochs', type=int, nargs='+', default=[10, 30],
-                        help='schedule lengths in epochs')
+    parser.add_argument(
+        '--reference',
+        help='arm the others are paired '
+        'with (default: the first)')
+    parser.add_argument(
+        '--fractions',
+        type=float,
+        nargs='+',
+        default=[0.1, 0.25, 1.0],
+        help='fractions of the training set (per class)')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        nargs='+',
+        default=[10, 30],
+        help='schedule lengths in epochs')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--data-root', help="data root of every arm's "
-                        'splits (default: the configs\')')
-    parser.add_argument('--curves', action='store_true',
-                        help='validate after every epoch (and the '
-                        "self-teacher's accuracy) for training curves")
-    parser.add_argument('--jobs', type=int, default=1,
-                        help='runs trained at once; each gets cpu_count/jobs '
-                        'threads')
-    parser.add_argument('--threads', type=int, default=None,
-                        help='torch threads per run (default: cpu_count / '
-                        'jobs); lower it when other jobs share the machine')
+    parser.add_argument(
+        '--data-root',
+        help="data root of every arm's "
+        'splits (default: the configs\')')
+    parser.add_argument(
+        '--curves',
+        action='store_true',
+        help='validate after every epoch (and the '
+        "self-teacher's accuracy) for training curves")
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='runs trained at once; each gets cpu_count/jobs '
+        'threads')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=None,
+        help='torch threads per run (default: cpu_count / '
+        'jobs); lower it when other jobs share the machine')
     parser.add_argument('--work-dir', default='work_dirs/frskd_study')
-    parser.add_argument('--out', default=None,
-                        help='prefix of the JSON and PNG written '
-                        '(default: <work-dir>/study)')
+    parser.add_argument(
+        '--out',
+        default=None,
+        help='prefix of the JSON and PNG written '
+        '(default: <work-dir>/study)')
     parser.add_argument('--title', default='', help='title of the figure')
     args = parser.parse_args(argv)
     arms = args.arm or [list(a) for a in DEFAULT_ARMS]
@@ -426,10 +513,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if len({a[0] for a in arms}) != len(arms):
         parser.error('arm names must be unique.')
     if len(args.seeds) < 3:
-        print(f'Note: {len(args.seeds)} seed(s); accuracy claims need 3 or '
-              'more (the 95 % t-interval of 2 seeds is +- 9 standard '
-              'deviations of the differences).',
-              flush=True)
+        print(
+            f'Note: {len(args.seeds)} seed(s); accuracy claims need 3 or '
+            'more (the 95 % t-interval of 2 seeds is +- 9 standard '
+            'deviations of the differences).',
+            flush=True)
     args.arms = arms
     args.reference = args.reference or arms[0][0]
     if args.reference not in [a[0] for a in arms]:
@@ -457,31 +545,42 @@ def main(argv: Optional[List[str]] = None) -> dict:
         for seed in args.seeds:
             ann_file = osp.join(args.work_dir, 'subsets',
                                 f'frac{fraction:g}_seed{seed}.txt')
-            subsets[fraction, seed] = (
-                ann_file, write_subset(image_dir, fraction, seed, ann_file))
+            subsets[fraction, seed] = (ann_file,
+                                       write_subset(image_dir, fraction, seed,
+                                                    ann_file))
     jobs = []
     for epochs in args.epochs:
         for fraction in args.fractions:
             for seed in args.seeds:
                 ann_file, n_train = subsets[fraction, seed]
                 for name, config, *options in args.arms:
-                    jobs.append(dict(
-                        arm=name, config=config, options=options,
-                        epochs=epochs, fraction=fraction, seed=seed,
-                        n_train=n_train, ann_file=ann_file,
-                        curves=args.curves, work_dir=osp.join(
-                            args.work_dir, f'{epochs}ep', f'frac{fraction:g}',
-                            name, f'seed{seed}')))
+                    jobs.append(
+                        dict(
+                            arm=name,
+                            config=config,
+                            options=options,
+                            epochs=epochs,
+                            fraction=fraction,
+                            seed=seed,
+                            n_train=n_train,
+                            ann_file=ann_file,
+                            curves=args.curves,
+                            work_dir=osp.join(args.work_dir, f'{epochs}ep',
+                                              f'frac{fraction:g}', name,
+                                              f'seed{seed}')))
     # Configs are written here, not in the pool: MMEngine's Config parsing
     # is not thread-safe.
     for job in jobs:
         job['config_file'] = osp.join(job['work_dir'], 'study_config.py')
         if not osp.isfile(osp.join(job['work_dir'], 'result.json')):
             os.makedirs(job['work_dir'], exist_ok=True)
-            study_config(job['config'], ann_file=job['ann_file'],
-                         epochs=job['epochs'], seed=job['seed'],
-                         curves=job['curves'],
-                         data_root=args.data_root).dump(job['config_file'])
+            study_config(
+                job['config'],
+                ann_file=job['ann_file'],
+                epochs=job['epochs'],
+                seed=job['seed'],
+                curves=job['curves'],
+                data_root=args.data_root).dump(job['config_file'])
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -492,15 +591,24 @@ def main(argv: Optional[List[str]] = None) -> dict:
     out = args.out or osp.join(args.work_dir, 'study')
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     report = dict(
-        command='python tools/analysis_tools/frskd_study.py ' + shlex.join(
-            sys.argv[1:] if argv is None else argv),
-        metric=METRIC, reference=args.reference,
-        arms={a[0]: dict(config=a[1], options=a[2:]) for a in args.arms},
-        fractions=args.fractions, epochs=args.epochs, seeds=args.seeds,
-        wall_seconds=time.time() - start, cells=summary,
-        failed=[dict(arm=r['arm'], epochs=r['epochs'],
-                     fraction=r['fraction'], seed=r['seed'])
-                for r in results if r['metric'] is None])
+        command='python tools/analysis_tools/frskd_study.py ' +
+        shlex.join(sys.argv[1:] if argv is None else argv),
+        metric=METRIC,
+        reference=args.reference,
+        arms={a[0]: dict(config=a[1], options=a[2:])
+              for a in args.arms},
+        fractions=args.fractions,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        wall_seconds=time.time() - start,
+        cells=summary,
+        failed=[
+            dict(
+                arm=r['arm'],
+                epochs=r['epochs'],
+                fraction=r['fraction'],
+                seed=r['seed']) for r in results if r['metric'] is None
+        ])
     with open(out + '.json', 'w') as f:
         json.dump(report, f, indent=2)
     plot_study(summary, names, args.reference, out + '.png', args.title)

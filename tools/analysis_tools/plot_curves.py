@@ -49,7 +49,7 @@ _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from frskd_mm.utils.logs import find_scalar_logs, load_scalars  # noqa: E402
+from frskd_mm.utils.logs import find_scalar_logs, load_scalars
 
 #: The FRSKD loss terms, one panel each.
 LOSS_TERMS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
@@ -119,8 +119,8 @@ def load_run(work_dir: str, label: Optional[str] = None) -> RunLog:
         # Validation steps are epochs when the training records carry the
         # epoch (by-epoch loops; log_metric_by_epoch) and stay within it.
         epochs = [r['epoch'] for r in train if 'epoch' in r]
-        by_epoch = len(epochs) == len(train) and all(
-            r['step'] <= max(epochs) for r in val)
+        by_epoch = len(epochs) == len(train) and all(r['step'] <= max(epochs)
+                                                     for r in val)
         first_step = train[0]['step']
         first_val = train[0]['epoch'] if by_epoch else first_step
         run.train = [r for r in run.train if r['step'] < first_step] + train
@@ -178,8 +178,10 @@ def choose_metric(runs: Sequence[RunLog],
     for run in runs:
         for r in run.val:
             logged += [k for k in r if k not in logged]
-    student = [k for k in logged
-               if k not in _NON_METRICS and not k.startswith('teacher/')]
+    student = [
+        k for k in logged
+        if k not in _NON_METRICS and not k.startswith('teacher/')
+    ]
     if metric is not None:
         if metric not in logged:
             raise ValueError(f'Metric {metric!r} is not logged; logged '
@@ -231,8 +233,12 @@ def plot_curves(runs: Sequence[RunLog],
             if series is None or not series[1]:
                 continue
             key_label, steps, values = series
-            ax.plot(steps, values, color=color, lw=1.2,
-                    label=f'{run.label}: {key_label}')
+            ax.plot(
+                steps,
+                values,
+                color=color,
+                lw=1.2,
+                label=f'{run.label}: {key_label}')
             drawn = True
         ax.set_title(term)
         ax.set_xlabel('iteration')
@@ -240,28 +246,52 @@ def plot_curves(runs: Sequence[RunLog],
         if drawn:
             ax.legend(fontsize=8)
         else:
-            ax.text(0.5, 0.5, f'{term} not logged\n(baseline runs)',
-                    ha='center', va='center', transform=ax.transAxes,
-                    color='gray')
+            ax.text(
+                0.5,
+                0.5,
+                f'{term} not logged\n(baseline runs)',
+                ha='center',
+                va='center',
+                transform=ax.transAxes,
+                color='gray')
 
     ax = axes[4]
     key = choose_metric(runs, metric)
     any_teacher = False
     if key is None:
-        ax.text(0.5, 0.5, 'no validation metric logged', ha='center',
-                va='center', transform=ax.transAxes, color='gray')
+        ax.text(
+            0.5,
+            0.5,
+            'no validation metric logged',
+            ha='center',
+            va='center',
+            transform=ax.transAxes,
+            color='gray')
         ax.set_title('validation')
     else:
         for run, color in zip(runs, colors):
             steps, values = metric_series(run, key)
             if steps:
-                ax.plot(steps, values, color=color, marker='o', ms=3,
-                        lw=1.5, label=f'{run.label}: student')
+                ax.plot(
+                    steps,
+                    values,
+                    color=color,
+                    marker='o',
+                    ms=3,
+                    lw=1.5,
+                    label=f'{run.label}: student')
             steps, values = metric_series(run, f'teacher/{key}')
             if steps:
                 any_teacher = True
-                ax.plot(steps, values, color=color, marker='s', ms=3,
-                        lw=1.2, ls='--', label=f'{run.label}: self-teacher')
+                ax.plot(
+                    steps,
+                    values,
+                    color=color,
+                    marker='s',
+                    ms=3,
+                    lw=1.2,
+                    ls='--',
+                    label=f'{run.label}: self-teacher')
         ax.set_title(f'validation {key}')
         ax.legend(fontsize=8)
     by_epoch = [r.val_by_epoch for r in runs if r.val]
@@ -276,8 +306,8 @@ def plot_curves(runs: Sequence[RunLog],
     handles.append(Line2D([], [], color='k', lw=1.5, marker='o', ms=3))
     names.append('student')
     if any_teacher:
-        handles.append(Line2D([], [], color='k', lw=1.2, ls='--',
-                              marker='s', ms=3))
+        handles.append(
+            Line2D([], [], color='k', lw=1.2, ls='--', marker='s', ms=3))
         names.append('self-teacher (teacher/*)')
     ax.legend(handles, names, loc='center', fontsize=11, title='runs')
     if title:
@@ -292,20 +322,31 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Plot the FRSKD loss terms and validation accuracy/mIoU '
         'of one or more MMEngine work dirs into one PNG')
-    parser.add_argument('work_dirs', nargs='+', metavar='WORK_DIR',
-                        help='training work dirs (or a <timestamp> folder '
-                        'or a scalars.json)')
-    parser.add_argument('--labels', nargs='+',
-                        help='legend labels, one per WORK_DIR '
-                        '(default: folder names)')
-    parser.add_argument('--out', default='curves.png',
-                        help='PNG to write (default: curves.png)')
-    parser.add_argument('--metric',
-                        help='validation key (default: accuracy/top1 or '
-                        'mIoU, whichever is logged)')
+    parser.add_argument(
+        'work_dirs',
+        nargs='+',
+        metavar='WORK_DIR',
+        help='training work dirs (or a <timestamp> folder '
+        'or a scalars.json)')
+    parser.add_argument(
+        '--labels',
+        nargs='+',
+        help='legend labels, one per WORK_DIR '
+        '(default: folder names)')
+    parser.add_argument(
+        '--out',
+        default='curves.png',
+        help='PNG to write (default: curves.png)')
+    parser.add_argument(
+        '--metric',
+        help='validation key (default: accuracy/top1 or '
+        'mIoU, whichever is logged)')
     parser.add_argument('--title', help='figure title')
-    parser.add_argument('--dpi', type=int, default=100,
-                        help='dots per inch (default: 100, 1500x800 px)')
+    parser.add_argument(
+        '--dpi',
+        type=int,
+        default=100,
+        help='dots per inch (default: 100, 1500x800 px)')
     args = parser.parse_args(argv)
     if args.labels and len(args.labels) != len(args.work_dirs):
         parser.error(f'--labels got {len(args.labels)} labels for '
@@ -325,8 +366,7 @@ def main(argv: Optional[List[str]] = None) -> str:
     args = parse_args(argv)
     labels = args.labels or _default_labels(args.work_dirs)
     try:
-        runs = [load_run(w, label) for w, label in zip(args.work_dirs,
-                                                       labels)]
+        runs = [load_run(w, label) for w, label in zip(args.work_dirs, labels)]
         out = plot_curves(runs, args.out, args.metric, args.dpi, args.title)
     except (FileNotFoundError, ValueError) as e:
         if argv is not None:  # called from Python: let the caller see it

@@ -45,22 +45,41 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('baseline_config')
     parser.add_argument('frskd_config')
     parser.add_argument('--batch-size', type=int, default=64)
-    parser.add_argument('--iters', type=int, default=15,
-                        help='timed iterations per run (default 15)')
-    parser.add_argument('--warmup', type=int, default=3,
-                        help='untimed first iterations per run (default 3)')
-    parser.add_argument('--rounds', type=int, default=3,
-                        help='runs per config, alternating (default 3)')
-    parser.add_argument('--threads', type=int, default=2,
-                        help='OMP_NUM_THREADS of each run (default 2)')
-    parser.add_argument('--fake-cifar100', action='store_true',
-                        help='train on random images in the CIFAR-100 '
-                        'layout (no real data needed)')
-    parser.add_argument('--work-dir', help='where the runs go (default: a '
-                        'temporary folder)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=15,
+        help='timed iterations per run (default 15)')
+    parser.add_argument(
+        '--warmup',
+        type=int,
+        default=3,
+        help='untimed first iterations per run (default 3)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=3,
+        help='runs per config, alternating (default 3)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=2,
+        help='OMP_NUM_THREADS of each run (default 2)')
+    parser.add_argument(
+        '--fake-cifar100',
+        action='store_true',
+        help='train on random images in the CIFAR-100 '
+        'layout (no real data needed)')
+    parser.add_argument(
+        '--work-dir',
+        help='where the runs go (default: a '
+        'temporary folder)')
     parser.add_argument('--out', help='write the results as JSON here')
-    parser.add_argument('--cfg-options', nargs='+', default=[],
-                        help='key=value overrides passed to both runs')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        default=[],
+        help='key=value overrides passed to both runs')
     args = parser.parse_args(argv)
     if min(args.batch_size, args.iters, args.rounds, args.threads) < 1 or \
             args.warmup < 0:
@@ -69,7 +88,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
-def write_fake_cifar100(root: str, num_train: int, num_test: int = 8,
+def write_fake_cifar100(root: str,
+                        num_train: int,
+                        num_test: int = 8,
                         seed: int = 0) -> str:
     """Random images in the official ``cifar-100-python`` pickles.
 
@@ -82,11 +103,16 @@ def write_fake_cifar100(root: str, num_train: int, num_test: int = 8,
     for name, n in (('train', num_train), ('test', num_test)):
         data = rng.integers(0, 256, (n, 3 * 32 * 32), dtype=np.uint8)
         with open(osp.join(folder, name), 'wb') as f:
-            pickle.dump({'data': data,
-                         'fine_labels': rng.integers(0, 100, n).tolist()},
-                        f, protocol=2)
+            pickle.dump(
+                {
+                    'data': data,
+                    'fine_labels': rng.integers(0, 100, n).tolist()
+                },
+                f,
+                protocol=2)
     with open(osp.join(folder, 'meta'), 'wb') as f:
-        pickle.dump({'fine_label_names': [f'c{i}' for i in range(100)]}, f,
+        pickle.dump({'fine_label_names': [f'c{i}' for i in range(100)]},
+                    f,
                     protocol=2)
     return root
 
@@ -95,31 +121,36 @@ def iteration_times(work_dir: str) -> List[float]:
     """The ``time`` of every logged training iteration of a run, read with
     MMPretrain's ``load_json_log``."""
     from mmpretrain.utils.analyze import load_json_log
-    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
+    logs = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not logs:
         raise FileNotFoundError(f'No MMEngine log in {work_dir}.')
-    return [float(r['time']) for r in load_json_log(logs[-1])['train']
-            if 'time' in r]
+    return [
+        float(r['time']) for r in load_json_log(logs[-1])['train']
+        if 'time' in r
+    ]
 
 
 def train_once(config: str, work_dir: str, args: argparse.Namespace,
                options: List[str]) -> List[float]:
     """Run tools/train.py for one epoch of ``warmup + iters`` iterations
     (logged every iteration); return the iteration times."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               MKL_NUM_THREADS=str(args.threads))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(args.threads),
+        MKL_NUM_THREADS=str(args.threads))
     command = [
-        sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-        '--work-dir', work_dir, '--no-validate', '--cfg-options',
-        f'train_dataloader.batch_size={args.batch_size}',
+        sys.executable,
+        osp.join(ROOT, 'tools',
+                 'train.py'), config, '--work-dir', work_dir, '--no-validate',
+        '--cfg-options', f'train_dataloader.batch_size={args.batch_size}',
         'train_dataloader.num_workers=0', 'train_cfg.max_epochs=1',
         'default_hooks.logger.interval=1',
         'default_hooks.checkpoint.interval=1000000',
         'default_hooks.checkpoint.save_last=False', *options
     ]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f'{" ".join(command)} failed:\n'
                            f'{result.stderr[-3000:]}')
@@ -137,9 +168,9 @@ def run(args: argparse.Namespace, log=print) -> Dict:
     work_root = args.work_dir or tempfile.mkdtemp(prefix='train_speed_')
     options = list(args.cfg_options)
     if args.fake_cifar100:
-        data = write_fake_cifar100(osp.join(work_root, 'data'),
-                                   args.batch_size *
-                                   (args.warmup + args.iters))
+        data = write_fake_cifar100(
+            osp.join(work_root, 'data'),
+            args.batch_size * (args.warmup + args.iters))
         options += [f'train_dataloader.dataset.data_root={data}']
     configs = dict(baseline=args.baseline_config, frskd=args.frskd_config)
     medians: Dict[str, List[float]] = {n: [] for n in configs}
@@ -148,8 +179,8 @@ def run(args: argparse.Namespace, log=print) -> Dict:
     for r in range(args.rounds):
         for name, config in configs.items():
             start = time.time()
-            its = train_once(config, osp.join(work_root, f'{name}_{r}'),
-                             args, options)[args.warmup:]
+            its = train_once(config, osp.join(work_root, f'{name}_{r}'), args,
+                             options)[args.warmup:]
             times[name].append(its)
             medians[name].append(float(np.median(its)))
             log(f'round {r + 1}/{args.rounds} {name}: median '
@@ -158,12 +189,15 @@ def run(args: argparse.Namespace, log=print) -> Dict:
     pooled = {n: float(np.median(sum(times[n], []))) for n in configs}
     per_round = [f / b for b, f in zip(medians['baseline'], medians['frskd'])]
     return dict(
-        settings=dict(vars(args), load_avg_before=list(load_before),
-                      load_avg_after=list(os.getloadavg()),
-                      cpu_count=os.cpu_count(),
-                      timing='IterTimerHook time per iteration (data + '
-                      'train_step), median after the warm-up iterations'),
-        iteration_times_s=times, round_medians_s=medians,
+        settings=dict(
+            vars(args),
+            load_avg_before=list(load_before),
+            load_avg_after=list(os.getloadavg()),
+            cpu_count=os.cpu_count(),
+            timing='IterTimerHook time per iteration (data + '
+            'train_step), median after the warm-up iterations'),
+        iteration_times_s=times,
+        round_medians_s=medians,
         median_s=pooled,
         ratio_of_medians=pooled['frskd'] / pooled['baseline'],
         ratio_per_round=per_round,
@@ -175,8 +209,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     result = run(args, log=lambda m: print(m, file=sys.stderr, flush=True))
     print(f'baseline {result["median_s"]["baseline"] * 1e3:.0f} ms, FRSKD '
           f'{result["median_s"]["frskd"] * 1e3:.0f} ms per iteration; '
-          f'FRSKD/baseline {result["ratio_of_medians"]:.2f}x (rounds: '
-          + ', '.join(f'{x:.2f}x' for x in result['ratio_per_round']) + ')')
+          f'FRSKD/baseline {result["ratio_of_medians"]:.2f}x (rounds: ' +
+          ', '.join(f'{x:.2f}x' for x in result['ratio_per_round']) + ')')
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

@@ -44,24 +44,41 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         description='Student vs self-teacher attention maps of an FRSKD '
         'model, one PNG')
     parser.add_argument('config', help='FRSKD config (cls or seg)')
-    parser.add_argument('checkpoint',
-                        help='FRSKD training checkpoint (with neck.*)')
-    parser.add_argument('images', nargs='+', metavar='IMAGE',
-                        help='image files, one figure row each')
-    parser.add_argument('--out', default='attention.png',
-                        help='PNG to write (default: attention.png)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the config, key=value')
-    parser.add_argument('--device', default='cpu',
-                        help='device, e.g. cpu or cuda:0 (default: cpu)')
-    parser.add_argument('--cell-size', type=float, default=2.0,
-                        help='inches per panel (default: 2)')
-    parser.add_argument('--dpi', type=int, default=100,
-                        help='dots per inch (default: 100)')
-    parser.add_argument('--overlay', action='store_true',
-                        help='draw the maps translucent over the image')
-    parser.add_argument('--cmap', default='jet',
-                        help='matplotlib colormap of the maps (default: jet)')
+    parser.add_argument(
+        'checkpoint', help='FRSKD training checkpoint (with neck.*)')
+    parser.add_argument(
+        'images',
+        nargs='+',
+        metavar='IMAGE',
+        help='image files, one figure row each')
+    parser.add_argument(
+        '--out',
+        default='attention.png',
+        help='PNG to write (default: attention.png)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings of the config, key=value')
+    parser.add_argument(
+        '--device',
+        default='cpu',
+        help='device, e.g. cpu or cuda:0 (default: cpu)')
+    parser.add_argument(
+        '--cell-size',
+        type=float,
+        default=2.0,
+        help='inches per panel (default: 2)')
+    parser.add_argument(
+        '--dpi', type=int, default=100, help='dots per inch (default: 100)')
+    parser.add_argument(
+        '--overlay',
+        action='store_true',
+        help='draw the maps translucent over the image')
+    parser.add_argument(
+        '--cmap',
+        default='jet',
+        help='matplotlib colormap of the maps (default: jet)')
     return parser.parse_args(argv)
 
 
@@ -71,9 +88,15 @@ def main(argv: Optional[List[str]] = None) -> str:
     from frskd_mm.visualization import visualize_attention
     try:
         out, rows = visualize_attention(
-            args.config, args.checkpoint, args.images, out=args.out,
-            cfg_options=args.cfg_options, device=args.device,
-            cell_size=args.cell_size, dpi=args.dpi, overlay=args.overlay,
+            args.config,
+            args.checkpoint,
+            args.images,
+            out=args.out,
+            cfg_options=args.cfg_options,
+            device=args.device,
+            cell_size=args.cell_size,
+            dpi=args.dpi,
+            overlay=args.overlay,
             cmap=args.cmap)
     except (FileNotFoundError, ValueError) as e:
         if argv is not None:  # called from Python: let the caller see it
@@ -82,8 +105,8 @@ def main(argv: Optional[List[str]] = None) -> str:
     for row in rows:
         levels = '  '.join(
             f'AT(F_{i + 1},T_{i + 1})={d:.3e} [{h}x{w}]'
-            for i, (d, (h, w)) in enumerate(zip(row.distances,
-                                                row.level_sizes)))
+            for i, (d, (h,
+                        w)) in enumerate(zip(row.distances, row.level_sizes)))
         caption = f' ({row.caption})' if row.caption else ''
         print(f'{row.name}{caption}: {levels}')
     print(f'Attention figure: {out}')

@@ -2,9 +2,9 @@
 from typing import Iterator, Optional, Union
 
 from mmengine.dist import get_dist_info, sync_random_seed
-from frskd_mm.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
+from frskd_mm.registry import DATA_SAMPLERS
 from ...utils.rng import draw_seed
 
 

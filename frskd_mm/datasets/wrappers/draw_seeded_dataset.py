@@ -1,9 +1,9 @@
 """Dataset wrapper that runs each draw's data pipeline under its own seed."""
 from typing import Any, Union
 
-from frskd_mm.registry import DATASETS
 from torch.utils.data import Dataset
 
+from frskd_mm.registry import DATASETS
 from ...utils.rng import seeded_rng
 
 

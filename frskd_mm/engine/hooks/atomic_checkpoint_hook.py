@@ -7,8 +7,8 @@ from typing import List
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from frskd_mm.registry import HOOKS
 
+from frskd_mm.registry import HOOKS
 from ...utils import atomic_io
 
 
@@ -41,9 +41,9 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.atomic = (self.file_client_args is None
-                       and self.backend_args is None
-                       and '://' not in str(self.out_dir or ''))
+        self.atomic = (
+            self.file_client_args is None and self.backend_args is None
+            and '://' not in str(self.out_dir or ''))
         if self.atomic:
             self.backend_args = dict(backend=atomic_io.ATOMIC_BACKEND)
 
@@ -71,8 +71,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
         stale: List[int] = []
-        if self.max_keep_ckpts > 0 and not (
-                self.keep_ckpt_ids and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids',
                                            list(self.keep_ckpt_ids))
@@ -97,8 +97,8 @@ class AtomicCheckpointHook(CheckpointHook):
                                            list(self.keep_ckpt_ids))
         if not is_main_process():
             return
-        atomic_io.atomic_write(osp.join(runner.work_dir, 'last_checkpoint'),
-                               self.last_ckpt)
+        atomic_io.atomic_write(
+            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
         for old in stale:
             self._remove(
                 self.file_backend.join_path(self.out_dir,

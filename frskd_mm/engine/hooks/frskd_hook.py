@@ -7,9 +7,9 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
-from frskd_mm.registry import HOOKS
 from torch import Tensor
 
+from frskd_mm.registry import HOOKS
 from ...models.losses.self_distill_loss import SelfDistillLoss
 from ...models.model_checks import check_frskd_model
 
@@ -147,10 +147,10 @@ class FRSKDHook(Hook):
         if isinstance(runner.train_loop, EpochBasedTrainLoop):
             where += f' (epoch {runner.epoch + 1})'
         raise FloatingPointError(
-            f'FRSKD: non-finite loss at {where}: '
-            + ', '.join(f'{k}={v}' for k, v in bad)
-            + (f' (finite: {", ".join(k for k, _ in good)})' if good else '')
-            + '. The run stops here, before a checkpoint of these weights is '
+            f'FRSKD: non-finite loss at {where}: ' +
+            ', '.join(f'{k}={v}' for k, v in bad) +
+            (f' (finite: {", ".join(k for k, _ in good)})' if good else '') +
+            '. The run stops here, before a checkpoint of these weights is '
             'written; the newest checkpoint in the work directory is from '
             'before. Usual causes: a learning rate too high for the batch '
             'size (optim_wrapper.optimizer.lr), fp16 overflow (try '
@@ -159,8 +159,9 @@ class FRSKDHook(Hook):
             "anyway, set stop_on_nonfinite=False in custom_hooks' FRSKDHook.")
 
 
-def _split_finite(log_vars: Dict[str, Tensor]
-                  ) -> Tuple[List[Tuple[str, float]], List[Tuple[str, float]]]:
+def _split_finite(
+    log_vars: Dict[str, Tensor]
+) -> Tuple[List[Tuple[str, float]], List[Tuple[str, float]]]:
     """The loss terms of ``log_vars`` that are not finite, and the others.
 
     One device sync when all are finite (MMEngine's RuntimeInfoHook reads
@@ -170,8 +171,10 @@ def _split_finite(log_vars: Dict[str, Tensor]
     terms = {k: v for k, v in log_vars.items() if 'loss' in k}
     if not terms:
         return [], []
-    values = [torch.as_tensor(v).detach().float().reshape(())
-              for v in terms.values()]
+    values = [
+        torch.as_tensor(v).detach().float().reshape(())
+        for v in terms.values()
+    ]
     device = values[0].device
     if bool(torch.isfinite(torch.stack([v.to(device) for v in values])).all()):
         return [], []

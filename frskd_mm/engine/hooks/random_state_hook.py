@@ -3,8 +3,8 @@ uninterrupted run would have drawn."""
 from typing import Dict, Optional
 
 from mmengine.hooks import Hook
-from frskd_mm.registry import HOOKS
 
+from frskd_mm.registry import HOOKS
 from ...utils.rng import get_rng_state, set_rng_state
 
 

@@ -2,6 +2,7 @@
 from typing import Optional, Sequence
 
 from mmpretrain.evaluation import Accuracy
+
 from frskd_mm.registry import METRICS
 
 
@@ -34,5 +35,6 @@ class TeacherAccuracy(Accuracy):
                     'model.neck.eval_teacher=True so the self-teacher runs '
                     'during validation.')
             self.results.append(
-                dict(pred_score=data_sample['teacher_pred_score'].cpu(),
-                     gt_label=data_sample['gt_label'].cpu()))
+                dict(
+                    pred_score=data_sample['teacher_pred_score'].cpu(),
+                    gt_label=data_sample['gt_label'].cpu()))

@@ -20,20 +20,22 @@ class PreActBlock(nn.Module):
         drop_rate (float): Dropout between the two convolutions.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 stride: int,
                  drop_rate: float = 0.0) -> None:
         super().__init__()
         self.bn1 = nn.BatchNorm2d(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride, 1,
-                               bias=False)
+        self.conv1 = nn.Conv2d(
+            in_channels, out_channels, 3, stride, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1,
-                               bias=False)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False)
         self.drop_rate = drop_rate
         self.shortcut = None
         if in_channels != out_channels or stride != 1:
-            self.shortcut = nn.Conv2d(in_channels, out_channels, 1, stride,
-                                      bias=False)
+            self.shortcut = nn.Conv2d(
+                in_channels, out_channels, 1, stride, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         act = F.relu(self.bn1(x))
@@ -65,16 +67,21 @@ class WideResNetCIFAR(BaseBackbone):
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
-    def __init__(self,
-                 depth: int = 16,
-                 widen_factor: int = 2,
-                 out_indices: Sequence[int] = (2, ),
-                 drop_rate: float = 0.0,
-                 init_cfg=[
-                     dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-                          nonlinearity='relu'),
-                     dict(type='Constant', val=1, layer='BatchNorm2d')
-                 ]) -> None:
+    def __init__(
+        self,
+        depth: int = 16,
+        widen_factor: int = 2,
+        out_indices: Sequence[int] = (2, ),
+        drop_rate: float = 0.0,
+        init_cfg=[
+            dict(
+                type='Kaiming',
+                layer='Conv2d',
+                mode='fan_out',
+                nonlinearity='relu'),
+            dict(type='Constant', val=1, layer='BatchNorm2d')
+        ]
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if (depth - 4) % 6 != 0 or depth < 10:
             raise ValueError(

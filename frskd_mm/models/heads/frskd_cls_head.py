@@ -58,21 +58,23 @@ class FRSKDClsHead(ClsHead):
         init_cfg (dict, optional): Initialisation config of the classifier.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 alpha: float = 1.0,
-                 beta: float = 100.0,
-                 temperature: float = 4.0,
-                 feature_loss: dict = dict(type='AttentionTransferLoss'),
-                 teacher_loss_weight: float = 1.0,
-                 loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
-                 topk: Union[int, Tuple[int]] = (1, ),
-                 cal_acc: bool = False,
-                 init_cfg: Optional[dict] = dict(
-                     type='Normal', layer='Linear', std=0.01)) -> None:
-        super().__init__(loss=loss, topk=topk, cal_acc=cal_acc,
-                         init_cfg=init_cfg)
+    def __init__(
+        self,
+        num_classes: int,
+        in_channels: int,
+        alpha: float = 1.0,
+        beta: float = 100.0,
+        temperature: float = 4.0,
+        feature_loss: dict = dict(type='AttentionTransferLoss'),
+        teacher_loss_weight: float = 1.0,
+        loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+        topk: Union[int, Tuple[int]] = (1, ),
+        cal_acc: bool = False,
+        init_cfg: Optional[dict] = dict(
+            type='Normal', layer='Linear', std=0.01)
+    ) -> None:
+        super().__init__(
+            loss=loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         if num_classes <= 0:
             raise ValueError(f'num_classes must be > 0, got {num_classes}.')
         self.num_classes = num_classes
@@ -81,7 +83,8 @@ class FRSKDClsHead(ClsHead):
         self.teacher_loss_weight = teacher_loss_weight
         self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
 
-    def check_neck(self, neck: FRSKDNeck,
+    def check_neck(self,
+                   neck: FRSKDNeck,
                    stage_channels: Optional[Sequence[int]] = None) -> None:
         """Raise, naming the config keys, if this head does not fit the
         self-teacher and the backbone (``FRSKDHook`` calls it before the
@@ -142,8 +145,8 @@ class FRSKDClsHead(ClsHead):
                 sample.set_field(score, 'teacher_pred_score')
         return predictions
 
-    def loss(self, feats: Tuple[Tensor, ...],
-             data_samples: List[DataSample], **kwargs) -> Dict[str, Tensor]:
+    def loss(self, feats: Tuple[Tensor, ...], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, Tensor]:
         """Compute the four FRSKD loss terms.
 
         Args:
@@ -177,11 +180,12 @@ class FRSKDClsHead(ClsHead):
         losses = dict(
             loss_cls=student.pop('loss'),
             loss_teacher=self.teacher_loss_weight * self.loss_module(
-                teacher_logits, _targets(data_samples),
-                avg_factor=teacher_logits.size(0), **kwargs))
+                teacher_logits,
+                _targets(data_samples),
+                avg_factor=teacher_logits.size(0),
+                **kwargs))
         losses.update(
-            self.distill(student_logits, teacher_logits, feats,
-                         feats.refined))
+            self.distill(student_logits, teacher_logits, feats, feats.refined))
         losses.update(student)  # accuracy_top-k with cal_acc
         return losses
 

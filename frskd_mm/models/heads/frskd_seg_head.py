@@ -106,7 +106,8 @@ class FRSKDSegHead(BaseModule):
         in_channels, self.teacher_in_index, teacher_kwargs = _parse_teacher(
             teacher)
         self.teacher = SelfTeacherDecoder(
-            in_channels, out_channels=self.student.out_channels,
+            in_channels,
+            out_channels=self.student.out_channels,
             **teacher_kwargs)
         if teacher_loss_weight < 0:
             raise ValueError('teacher_loss_weight must be >= 0, got '
@@ -142,7 +143,8 @@ class FRSKDSegHead(BaseModule):
         """The student's binary ``threshold``."""
         return self.student.threshold
 
-    def check_neck(self, neck: FRSKDNeck,
+    def check_neck(self,
+                   neck: FRSKDNeck,
                    stage_channels: Optional[Sequence[int]] = None) -> None:
         """Raise, naming the config keys, if this head does not fit the
         self-teacher (``FRSKDHook`` calls it before the first iteration).
@@ -201,7 +203,9 @@ class FRSKDSegHead(BaseModule):
         """The student's ``predict_by_feat``."""
         return self.student.predict_by_feat(seg_logits, batch_img_metas)
 
-    def loss(self, inputs: Tuple[Tensor, ...], batch_data_samples: SampleList,
+    def loss(self,
+             inputs: Tuple[Tensor, ...],
+             batch_data_samples: SampleList,
              train_cfg: Optional[ConfigType] = None) -> Dict[str, Tensor]:
         """The student's losses and the three FRSKD terms.
 
@@ -243,8 +247,8 @@ class FRSKDSegHead(BaseModule):
         Returns:
             dict[str, Tensor]: The three scalar terms.
         """
-        label = torch.stack(
-            [s.gt_sem_seg.data for s in batch_data_samples]).squeeze(1)
+        label = torch.stack([s.gt_sem_seg.data
+                             for s in batch_data_samples]).squeeze(1)
         size = label.shape[-2:]
         student_logits = self._class_logits(student_logits, size)
         teacher_logits = self._class_logits(teacher_logits, size)
@@ -254,17 +258,25 @@ class FRSKDSegHead(BaseModule):
         else:
             valid = label != self.ignore_index
             ignore_index = self.ignore_index
-        losses = dict(loss_teacher=self.teacher_loss(
-            teacher_logits, label.long(), ignore_index=ignore_index))
+        losses = dict(
+            loss_teacher=self.teacher_loss(
+                teacher_logits, label.long(), ignore_index=ignore_index))
         losses.update(
-            self.distill(student_logits, teacher_logits, student_feats,
-                         refined_feats, valid_mask=valid))
+            self.distill(
+                student_logits,
+                teacher_logits,
+                student_feats,
+                refined_feats,
+                valid_mask=valid))
         return losses
 
     def _class_logits(self, logits: Tensor, size: torch.Size) -> Tensor:
         """Resize to the label ``size``; one sigmoid channel -> (0, z)."""
-        logits = resize(logits, size=size, mode='bilinear',
-                        align_corners=self.align_corners)
+        logits = resize(
+            logits,
+            size=size,
+            mode='bilinear',
+            align_corners=self.align_corners)
         if logits.shape[1] == 1:
             logits = torch.cat([torch.zeros_like(logits), logits], dim=1)
         return logits

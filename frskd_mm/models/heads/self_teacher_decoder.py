@@ -7,6 +7,9 @@ from torch import Tensor
 
 from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 
+#: The authors' normalisation (BatchNorm).
+BN = dict(type='BN')
+
 
 class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
     """Per-pixel classifier of the self-teacher on one refined level.
@@ -31,11 +34,11 @@ class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
                  in_channels: int,
                  out_channels: int,
                  channels: int = 256,
-                 norm_cfg: Optional[dict] = dict(type='BN')) -> None:
+                 norm_cfg: Optional[dict] = BN) -> None:
         super().__init__()
         for name, value in (('in_channels', in_channels),
-                            ('channels', channels),
-                            ('out_channels', out_channels)):
+                            ('channels', channels), ('out_channels',
+                                                     out_channels)):
             if not isinstance(value, int) or isinstance(value, bool) or \
                     value <= 0:
                 raise ValueError(f'SelfTeacherDecoder.{name} must be a '
@@ -44,8 +47,13 @@ class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
         self.channels = channels
         self.out_channels = out_channels
         # bias='auto': a bias only without a norm, as before.
-        self.conv = ConvModule(in_channels, channels, 3, padding=1,
-                               conv_cfg=TORCH_INIT_CONV, norm_cfg=norm_cfg)
+        self.conv = ConvModule(
+            in_channels,
+            channels,
+            3,
+            padding=1,
+            conv_cfg=TORCH_INIT_CONV,
+            norm_cfg=norm_cfg)
         self.cls = nn.Conv2d(channels, out_channels, 3, padding=1)
 
     def _legacy_key_map(self) -> Dict[str, str]:

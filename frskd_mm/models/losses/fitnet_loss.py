@@ -10,6 +10,9 @@ from torch import Tensor
 from frskd_mm.registry import MODELS
 from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 
+#: BatchNorm, the regressors' default normalisation.
+BN = dict(type='BN')
+
 
 @MODELS.register_module()
 class FitNetLoss(LegacyKeysMixin, nn.Module):
@@ -31,7 +34,7 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
     def __init__(self,
                  student_channels: Sequence[int],
                  teacher_channels: Sequence[int],
-                 norm_cfg: dict = dict(type='BN')) -> None:
+                 norm_cfg: dict = BN) -> None:
         super().__init__()
         if len(student_channels) != len(teacher_channels):
             raise ValueError('FitNetLoss needs one teacher width per student '
@@ -40,17 +43,23 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
         self.student_channels = list(student_channels)
         self.teacher_channels = list(teacher_channels)
         self.regressors = nn.ModuleList(
-            ConvModule(c_s, c_t, 1, bias=False, conv_cfg=TORCH_INIT_CONV,
-                       norm_cfg=norm_cfg)
+            ConvModule(
+                c_s,
+                c_t,
+                1,
+                bias=False,
+                conv_cfg=TORCH_INIT_CONV,
+                norm_cfg=norm_cfg)
             for c_s, c_t in zip(student_channels, teacher_channels))
 
     def _legacy_key_map(self) -> Dict[str, str]:
         """Version 1: regressor i was ``nn.Sequential(conv, BN, ReLU)``."""
         mapping = {}
         for i, conv in enumerate(self.regressors):
-            mapping.update(conv_module_key_map(
-                conv, f'regressors.{i}.', f'regressors.{i}.0.',
-                f'regressors.{i}.1.'))
+            mapping.update(
+                conv_module_key_map(conv, f'regressors.{i}.',
+                                    f'regressors.{i}.0.',
+                                    f'regressors.{i}.1.'))
         return mapping
 
     def check_channels(self, student_channels: Sequence[int],
@@ -65,13 +74,11 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
                 ``'model.head.feature_loss'``.
         """
         for name, mine, theirs, what in (
-                ('student_channels', self.student_channels,
-                 list(student_channels),
-                 'the backbone stages (model.neck.in_channels)'),
-                ('teacher_channels', self.teacher_channels,
-                 list(refined_channels),
-                 "the self-teacher's refined levels (model.neck.width x "
-                 'model.neck.in_channels)')):
+            ('student_channels', self.student_channels, list(student_channels),
+             'the backbone stages (model.neck.in_channels)'),
+            ('teacher_channels', self.teacher_channels, list(refined_channels),
+             "the self-teacher's refined levels (model.neck.width x "
+             'model.neck.in_channels)')):
             if mine != theirs:
                 raise ValueError(
                     f'{key}.{name}={mine} but {what} have {theirs} channels;'
@@ -94,6 +101,5 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
                 f'got {len(student_feats)} student and {len(teacher_feats)} '
                 'refined levels.')
         return sum(
-            F.mse_loss(reg(s), t)
-            for reg, s, t in zip(self.regressors, student_feats,
-                                 teacher_feats))
+            F.mse_loss(reg(s), t) for reg, s, t in zip(
+                self.regressors, student_feats, teacher_feats))

@@ -45,11 +45,13 @@ class SelfDistillLoss(nn.Module):
             ``feature_loss(student_feats, refined_feats)``.
     """
 
-    def __init__(self,
-                 alpha: float,
-                 beta: float,
-                 temperature: float,
-                 feature_loss=dict(type='AttentionTransferLoss')) -> None:
+    def __init__(
+        self,
+        alpha: float,
+        beta: float,
+        temperature: float,
+        feature_loss=dict(type='AttentionTransferLoss')
+    ) -> None:
         super().__init__()
         if temperature <= 0:
             raise ValueError(f'temperature must be > 0, got {temperature}.')

@@ -36,8 +36,10 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
             Defaults to BN.
     """
 
-    def __init__(self, in_channels: Sequence[int],
-                 out_channels: Sequence[int], depth: int,
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 out_channels: Sequence[int],
+                 depth: int,
                  with_lateral: bool = True,
                  bottom_up: bool = True,
                  norm_cfg: Optional[dict] = None) -> None:
@@ -51,9 +53,8 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
                              f'{list(in_channels)}.')
         self.with_lateral = with_lateral
         self.lateral_convs = nn.ModuleList(
-            conv1x1_norm_relu(c, d, norm_cfg)
-            for c, d in zip(in_channels, out_channels)
-        ) if with_lateral else None
+            conv1x1_norm_relu(c, d, norm_cfg) for c, d in zip(
+                in_channels, out_channels)) if with_lateral else None
         # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
         self.upsamples = nn.ModuleList(
             Resample(out_channels[i + 1], out_channels[i], norm_cfg)
@@ -73,18 +74,20 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
             Resample(out_channels[i - 1], out_channels[i], norm_cfg)
             for i in range(1, n))
         self.bottom_up_nodes = nn.ModuleList(
-            FusionNode(3 if i < n - 1 else 2, out_channels[i], depth,
-                       norm_cfg=norm_cfg)
-            for i in range(1, n))
+            FusionNode(
+                3 if i < n - 1 else 2,
+                out_channels[i],
+                depth,
+                norm_cfg=norm_cfg) for i in range(1, n))
 
     def _legacy_key_map(self) -> Dict[str, str]:
         """Version 1: each lateral was ``nn.Sequential(conv, norm, ReLU)``."""
         mapping = {}
         for name in ('lateral_convs', 'bottom_up_laterals'):
             for i, conv in enumerate(getattr(self, name, None) or ()):
-                mapping.update(conv_module_key_map(
-                    conv, f'{name}.{i}.', f'{name}.{i}.0.',
-                    f'{name}.{i}.1.'))
+                mapping.update(
+                    conv_module_key_map(conv, f'{name}.{i}.', f'{name}.{i}.0.',
+                                        f'{name}.{i}.1.'))
         return mapping
 
     def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:

@@ -99,10 +99,9 @@ class FRSKDNeck(BaseModule):
                 self.out_channels,
                 depth,
                 with_lateral=i == 0,
-                bottom_up=not (last_layer_top_down_only
-                               and i == num_layers - 1),
-                norm_cfg=norm_cfg)
-            for i in range(num_layers))
+                bottom_up=not (last_layer_top_down_only and i == num_layers -
+                               1),
+                norm_cfg=norm_cfg) for i in range(num_layers))
         self.fc = nn.Linear(self.out_channels[-1], num_classes) \
             if num_classes else None
         self.memory_format = torch.channels_last if channels_last \

@@ -28,7 +28,8 @@ from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
 DEFAULT_NORM_CFG = dict(type='BN')
 
 
-def conv1x1_norm_relu(in_channels: int, out_channels: int,
+def conv1x1_norm_relu(in_channels: int,
+                      out_channels: int,
                       norm_cfg: Optional[dict] = None) -> ConvModule:
     """``1x1 conv (no bias) -> norm -> ReLU``, changing the channel count.
 
@@ -41,9 +42,13 @@ def conv1x1_norm_relu(in_channels: int, out_channels: int,
     Returns:
         ConvModule: Maps (N, in_channels, H, W) to (N, out_channels, H, W).
     """
-    return ConvModule(in_channels, out_channels, 1, bias=False,
-                      conv_cfg=TORCH_INIT_CONV,
-                      norm_cfg=norm_cfg or DEFAULT_NORM_CFG)
+    return ConvModule(
+        in_channels,
+        out_channels,
+        1,
+        bias=False,
+        conv_cfg=TORCH_INIT_CONV,
+        norm_cfg=norm_cfg or DEFAULT_NORM_CFG)
 
 
 class SeparableConvBlock(LegacyKeysMixin, nn.Sequential):
@@ -61,7 +66,10 @@ class SeparableConvBlock(LegacyKeysMixin, nn.Sequential):
         norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, depth: int,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 depth: int,
                  norm_cfg: Optional[dict] = None) -> None:
         if depth < 1:
             raise ValueError(f'depth must be >= 1, got {depth}.')
@@ -82,11 +90,13 @@ class SeparableConvBlock(LegacyKeysMixin, nn.Sequential):
         pointwise conv and norm at positions 4i, 4i + 1 and 4i + 2."""
         mapping = {}
         for i, block in enumerate(self):
-            mapping.update(conv_module_key_map(
-                block.depthwise_conv, f'{i}.depthwise_conv.', f'{4 * i}.'))
-            mapping.update(conv_module_key_map(
-                block.pointwise_conv, f'{i}.pointwise_conv.',
-                f'{4 * i + 1}.', f'{4 * i + 2}.'))
+            mapping.update(
+                conv_module_key_map(block.depthwise_conv,
+                                    f'{i}.depthwise_conv.', f'{4 * i}.'))
+            mapping.update(
+                conv_module_key_map(block.pointwise_conv,
+                                    f'{i}.pointwise_conv.', f'{4 * i + 1}.',
+                                    f'{4 * i + 2}.'))
         return mapping
 
 
@@ -106,8 +116,12 @@ class FusionNode(nn.Module):
         norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, num_inputs: int, channels: int, depth: int,
-                 eps: float = 1e-6, norm_cfg: Optional[dict] = None) -> None:
+    def __init__(self,
+                 num_inputs: int,
+                 channels: int,
+                 depth: int,
+                 eps: float = 1e-6,
+                 norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(num_inputs))
         self.eps = eps
@@ -135,8 +149,9 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
     cl = torch.channels_last
     if a.dim() == 4 and a.is_contiguous(memory_format=cl) and \
             b.is_contiguous(memory_format=cl):
-        return torch.dot(a.permute(0, 2, 3, 1).reshape(-1),
-                         b.permute(0, 2, 3, 1).reshape(-1))
+        return torch.dot(
+            a.permute(0, 2, 3, 1).reshape(-1),
+            b.permute(0, 2, 3, 1).reshape(-1))
     return (a * b).sum()
 
 
@@ -163,8 +178,8 @@ class _WeightedSum(torch.autograd.Function):
         weights, *inputs = ctx.saved_tensors
         grad_weights = None
         if ctx.needs_input_grad[0]:
-            grad_weights = torch.stack([_dot(grad, x) for x in inputs]).to(
-                weights.dtype)
+            grad_weights = torch.stack([_dot(grad, x)
+                                        for x in inputs]).to(weights.dtype)
         grad_inputs = [
             grad * weights[k] if ctx.needs_input_grad[k + 1] else None
             for k in range(len(inputs))
@@ -252,7 +267,9 @@ class Resample(LegacyKeysMixin, nn.Module):
         norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
     """
 
-    def __init__(self, in_channels: int, out_channels: int,
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
                  norm_cfg: Optional[dict] = None) -> None:
         super().__init__()
         self.conv = conv1x1_norm_relu(in_channels, out_channels, norm_cfg)
@@ -271,6 +288,6 @@ class Resample(LegacyKeysMixin, nn.Module):
         """
         h, w = x.shape[-2:]
         if (2 * h, 2 * w) == tuple(size):
-            return F.interpolate(self.conv(x), scale_factor=2.0,
-                                 mode='nearest')
+            return F.interpolate(
+                self.conv(x), scale_factor=2.0, mode='nearest')
         return self.conv(resize_to(x, size))

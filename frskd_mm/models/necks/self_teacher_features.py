@@ -22,7 +22,9 @@ class SelfTeacherFeatures(tuple):
     refined: tuple
     teacher_logits: Optional[Tensor]
 
-    def __new__(cls, student: Sequence[Tensor], refined: Sequence[Tensor],
+    def __new__(cls,
+                student: Sequence[Tensor],
+                refined: Sequence[Tensor],
                 teacher_logits: Optional[Tensor] = None):
         obj = super().__new__(cls, student)
         obj.refined = tuple(refined)

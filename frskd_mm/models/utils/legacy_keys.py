@@ -19,11 +19,11 @@ from typing import Dict, Optional
 LEGACY_KEYS_VERSION = 2
 
 
-def conv_module_key_map(conv,
-                        new_prefix: str,
-                        old_conv_prefix: str,
-                        old_norm_prefix: Optional[str] = None
-                        ) -> Dict[str, str]:
+def conv_module_key_map(
+        conv,
+        new_prefix: str,
+        old_conv_prefix: str,
+        old_norm_prefix: Optional[str] = None) -> Dict[str, str]:
     """Old key -> new key for one ``ConvModule`` that replaced a hand-made
     conv (+ norm).
 
@@ -45,7 +45,8 @@ def conv_module_key_map(conv,
     }
     if conv.with_norm:
         mapping.update({
-            old_norm_prefix + name: f'{new_prefix}{conv.norm_name}.{name}'
+            old_norm_prefix + name:
+            f'{new_prefix}{conv.norm_name}.{name}'
             for name in conv.norm.state_dict(keep_vars=True)
         })
     return mapping

@@ -14,6 +14,7 @@ from frskd_mm.models.losses.self_distill_loss import SelfDistillLoss
 
 
 class _Runner:
+
     def __init__(self, model, iter=0, epoch=0, loader_len=10):
         self.model = model
         self.iter = iter
@@ -23,9 +24,8 @@ class _Runner:
 
 def test_schedule_warmup_then_linear_ramp():
     hook = FRSKDHook(warmup=10, ramp=20, ramp_type='linear')
-    assert [hook.scale_at(t) for t in (0, 9, 10, 20, 30, 100)] == [
-        0.0, 0.0, 0.0, 0.5, 1.0, 1.0
-    ]
+    assert [hook.scale_at(t) for t in (0, 9, 10, 20, 30, 100)
+            ] == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
 
 
 def test_schedule_sigmoid_ramp():
@@ -56,8 +56,7 @@ def test_hook_switches_stop_gradient_and_sets_scale(build_frskd):
     assert distill[0].scale == 0.5
 
 
-def test_the_hook_is_what_stops_the_distillation_gradient(build_frskd,
-                                                          batch):
+def test_the_hook_is_what_stops_the_distillation_gradient(build_frskd, batch):
     """Without the hook training raises; with it loss_kd and loss_att give
     zero gradient to the self-teacher, because the flag it switches on makes
     them detach their targets (off, in eval mode, they reach it)."""
@@ -71,8 +70,8 @@ def test_the_hook_is_what_stops_the_distillation_gradient(build_frskd,
     def distill_grads():
         losses = model(inputs, samples, mode='loss')
         assert losses['loss_kd'] > 0 and losses['loss_att'] > 0
-        grads = torch.autograd.grad(losses['loss_kd'] + losses['loss_att'],
-                                    teacher, allow_unused=True)
+        grads = torch.autograd.grad(
+            losses['loss_kd'] + losses['loss_att'], teacher, allow_unused=True)
         return [g for g in grads if g is not None]
 
     assert all(torch.count_nonzero(g) == 0 for g in distill_grads())
@@ -103,8 +102,8 @@ def _old_seg_schedule(iteration: int) -> float:
 
 
 def test_seg_runtime_schedule_keeps_40k_and_follows_max_iters():
-    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
+    root = osp.dirname(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     paths = []
     for path in sorted(glob.glob(osp.join(root, 'configs', 'frskd', '*.py'))):
         with open(path) as f:
@@ -142,8 +141,7 @@ def test_model_without_frskd_head_is_refused():
         FRSKDHook().before_train(_Runner(torch.nn.Linear(2, 2)))
 
 
-def test_works_through_distributed_data_parallel(build_frskd, batch,
-                                                 tmp_path):
+def test_works_through_distributed_data_parallel(build_frskd, batch, tmp_path):
     """Under DDP the hook reaches the wrapped model, and a training step
     gives the same gradients as the unwrapped model."""
     os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
@@ -170,6 +168,7 @@ def test_works_through_distributed_data_parallel(build_frskd, batch,
 # Config mistakes stop before the first iteration, naming both keys.
 # ---------------------------------------------------------------------------
 
+
 def _built(neck=None, head=None, backbone=None):
     from conftest import frskd_classifier_cfg
     from mmpretrain.registry import MODELS
@@ -194,15 +193,21 @@ def _built(neck=None, head=None, backbone=None):
     (dict(backbone=dict(out_indices=(1, 2))),
      r'configured for 3 levels .* returned 2 feature maps \[64, 128\]\. '
      r'Set model.backbone.out_indices'),
-    (dict(head=dict(feature_loss=dict(type='FitNetLoss',
-                                      student_channels=[32, 64, 100],
-                                      teacher_channels=[64, 128, 256]))),
+    (dict(
+        head=dict(
+            feature_loss=dict(
+                type='FitNetLoss',
+                student_channels=[32, 64, 100],
+                teacher_channels=[64, 128, 256]))),
      r'model.head.feature_loss.student_channels=\[32, 64, 100\] but the '
      r'backbone stages .* have \[32, 64, 128\] channels; set '
      r'model.head.feature_loss.student_channels=\[32, 64, 128\]'),
-    (dict(head=dict(feature_loss=dict(type='FitNetLoss',
-                                      student_channels=[32, 64, 128],
-                                      teacher_channels=[32, 64, 128]))),
+    (dict(
+        head=dict(
+            feature_loss=dict(
+                type='FitNetLoss',
+                student_channels=[32, 64, 128],
+                teacher_channels=[32, 64, 128]))),
      r'model.head.feature_loss.teacher_channels=\[32, 64, 128\] but the '
      r"self-teacher's refined levels .* have \[64, 128, 256\] channels"),
 ])
@@ -226,27 +231,40 @@ def test_segmentation_neck_with_classes_is_refused():
     from mmseg.registry import MODELS
     cfg = dict(
         type='EncoderDecoder',
-        backbone=dict(type='ResNetV1c', depth=18, base_channels=16,
-                      stem_channels=16, out_indices=(0, 1, 2, 3)),
-        neck=dict(type='FRSKDNeck', in_channels=[16, 32, 64, 128],
-                  num_classes=21),
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            base_channels=16,
+            stem_channels=16,
+            out_indices=(0, 1, 2, 3)),
+        neck=dict(
+            type='FRSKDNeck', in_channels=[16, 32, 64, 128], num_classes=21),
         decode_head=dict(
             type='FRSKDSegHead',
-            student=dict(type='FCNHead', in_channels=128, in_index=3,
-                         channels=16, num_convs=1, num_classes=4),
+            student=dict(
+                type='FCNHead',
+                in_channels=128,
+                in_index=3,
+                channels=16,
+                num_convs=1,
+                num_classes=4),
             teacher=dict(in_channels=32)),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
     with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(cfg)
-    with pytest.raises(ValueError, match=r'model.neck.num_classes=21 .* '
-                       r'model.decode_head.student.num_classes=4 classes\. '
-                       r'Remove model.neck.num_classes'):
+    with pytest.raises(
+            ValueError,
+            match=r'model.neck.num_classes=21 .* '
+            r'model.decode_head.student.num_classes=4 classes\. '
+            r'Remove model.neck.num_classes'):
         FRSKDHook().before_train(_Runner(model))
 
 
 # ---------------------------------------------------------------------------
 # Non-finite losses.
 # ---------------------------------------------------------------------------
+
 
 class _LoopRunner(_Runner):
     train_loop = object()
@@ -259,13 +277,26 @@ def _log_vars(**values):
 def test_first_nonfinite_terms_are_named_with_the_iteration():
     hook = FRSKDHook()
     runner = _LoopRunner(None, iter=11)
-    hook.after_train_iter(runner, 0, outputs=_log_vars(
-        loss_cls=2.3, loss_teacher=2.2, loss_kd=0.1, loss_att=0.2, loss=4.8,
-        accuracy=0.5))
+    hook.after_train_iter(
+        runner,
+        0,
+        outputs=_log_vars(
+            loss_cls=2.3,
+            loss_teacher=2.2,
+            loss_kd=0.1,
+            loss_att=0.2,
+            loss=4.8,
+            accuracy=0.5))
     with pytest.raises(FloatingPointError) as info:
-        hook.after_train_iter(runner, 0, outputs=_log_vars(
-            loss_cls=2.3, loss_teacher=float('inf'), loss_kd=float('nan'),
-            loss_att=0.2, loss=float('nan')))
+        hook.after_train_iter(
+            runner,
+            0,
+            outputs=_log_vars(
+                loss_cls=2.3,
+                loss_teacher=float('inf'),
+                loss_kd=float('nan'),
+                loss_att=0.2,
+                loss=float('nan')))
     message = str(info.value)
     assert message.startswith('FRSKD: non-finite loss at iteration 12: '
                               'loss_teacher=inf, loss_kd=nan (finite: '
@@ -280,11 +311,18 @@ def test_nonfinite_check_can_be_switched_off():
 
 
 def test_segmentation_loss_keys_are_checked_too():
-    with pytest.raises(FloatingPointError,
-                       match=r'decode.loss_kd=nan \(finite: decode.loss_ce'):
-        FRSKDHook().after_train_iter(_LoopRunner(None), 0, outputs=_log_vars(
-            **{'decode.loss_ce': 1.0, 'decode.loss_kd': float('nan'),
-               'decode.acc_seg': 50.0}))
+    with pytest.raises(
+            FloatingPointError,
+            match=r'decode.loss_kd=nan \(finite: decode.loss_ce'):
+        FRSKDHook().after_train_iter(
+            _LoopRunner(None),
+            0,
+            outputs=_log_vars(
+                **{
+                    'decode.loss_ce': 1.0,
+                    'decode.loss_kd': float('nan'),
+                    'decode.acc_seg': 50.0
+                }))
 
 
 def test_by_ratio_counts_fractions_of_the_whole_training(build_frskd):

@@ -20,7 +20,8 @@ def test_validation_reports_teacher_beside_student(build_frskd, batch):
         torch.testing.assert_close(p.teacher_pred_score, t)
 
     evaluator = Evaluator(
-        [dict(type='Accuracy'), dict(type='TeacherAccuracy')])
+        [dict(type='Accuracy'),
+         dict(type='TeacherAccuracy')])
     evaluator.process(preds)
     metrics = evaluator.evaluate(len(preds))
     labels = torch.tensor([s.gt_label.item() for s in samples])

@@ -7,8 +7,8 @@ from frskd_mm.models.backbones import WideResNetCIFAR
 def test_wrn16_2_stages_and_parameters():
     model = WideResNetCIFAR(depth=16, widen_factor=2, out_indices=(0, 1, 2))
     outs = model(torch.rand(2, 3, 32, 32))
-    assert [tuple(o.shape) for o in outs] == [(2, 32, 32, 32),
-                                              (2, 64, 16, 16), (2, 128, 8, 8)]
+    assert [tuple(o.shape) for o in outs] == [(2, 32, 32, 32), (2, 64, 16, 16),
+                                              (2, 128, 8, 8)]
     assert all((o >= 0).all() for o in outs)
     # WRN-16-2 has about 0.69M parameters (Zagoruyko & Komodakis, Table 1
     # lists 0.7M).

@@ -17,10 +17,10 @@ def _head(**kwargs):
 
 def _feats():
     g = torch.Generator().manual_seed(0)
-    student = (torch.rand(2, 2, 4, 4, generator=g),
-               torch.rand(2, 4, 2, 2, generator=g))
-    refined = (torch.rand(2, 4, 4, 4, generator=g),
-               torch.rand(2, 8, 2, 2, generator=g))
+    student = (torch.rand(2, 2, 4, 4,
+                          generator=g), torch.rand(2, 4, 2, 2, generator=g))
+    refined = (torch.rand(2, 4, 4, 4,
+                          generator=g), torch.rand(2, 8, 2, 2, generator=g))
     return SelfTeacherFeatures(student, refined,
                                torch.randn(2, 3, generator=g))
 

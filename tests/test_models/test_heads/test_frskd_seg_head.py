@@ -28,6 +28,7 @@ def mmseg_scope():
 
 
 class _Runner:
+
     def __init__(self, model):
         self.model = model
 
@@ -44,8 +45,8 @@ def _samples(labels: torch.Tensor):
         s = SegDataSample()
         s.gt_sem_seg = PixelData(data=lbl[None].long())
         h, w = lbl.shape
-        s.set_metainfo(dict(img_shape=(h, w), ori_shape=(h, w),
-                            pad_shape=(h, w)))
+        s.set_metainfo(
+            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
         out.append(s)
     return out
 
@@ -54,16 +55,30 @@ def _samples(labels: torch.Tensor):
 # The loss terms on tiny tensors, against hand-computed values.
 # ---------------------------------------------------------------------------
 
-def _tiny_head(alpha=0.5, beta=3.0, temperature=2.0, teacher_loss_weight=0.7,
+
+def _tiny_head(alpha=0.5,
+               beta=3.0,
+               temperature=2.0,
+               teacher_loss_weight=0.7,
                **student):
-    student_cfg = dict(type='FCNHead', in_channels=4, channels=4, num_convs=0,
-                       concat_input=False, num_classes=3, dropout_ratio=0.0)
+    student_cfg = dict(
+        type='FCNHead',
+        in_channels=4,
+        channels=4,
+        num_convs=0,
+        concat_input=False,
+        num_classes=3,
+        dropout_ratio=0.0)
     student_cfg.update(student)
-    head = MODELS.build(dict(
-        type='FRSKDSegHead', student=student_cfg,
-        teacher=dict(in_channels=4, in_index=0, channels=4), alpha=alpha,
-        beta=beta, temperature=temperature,
-        teacher_loss_weight=teacher_loss_weight))
+    head = MODELS.build(
+        dict(
+            type='FRSKDSegHead',
+            student=student_cfg,
+            teacher=dict(in_channels=4, in_index=0, channels=4),
+            alpha=alpha,
+            beta=beta,
+            temperature=temperature,
+            teacher_loss_weight=teacher_loss_weight))
     return _with_hook(head)
 
 
@@ -89,8 +104,7 @@ def _hand_losses(s, t, label, alpha, temperature, tw):
                 student_ce_sum -= _log_softmax(sv)[y]
                 lt = _log_softmax([x / temperature for x in tv])
                 ls = _log_softmax([x / temperature for x in sv])
-                kd_sum += sum(
-                    math.exp(a) * (a - c) for a, c in zip(lt, ls))
+                kd_sum += sum(math.exp(a) * (a - c) for a, c in zip(lt, ls))
     return dict(
         # mmseg's CrossEntropyLoss (avg_non_ignore=False) divides by all
         # N*H*W pixels; ignored ones add zero.
@@ -117,10 +131,14 @@ def _tiny_inputs(seed=0):
     label = torch.randint(0, 3, (2, 3, 3), generator=g)
     label[0, 0, :] = IGNORE
     label[1, 2, 1] = IGNORE
-    feats = [torch.rand(2, 2, 3, 3, generator=g),
-             torch.rand(2, 3, 2, 2, generator=g)]
-    refined = [torch.rand(2, 5, 3, 3, generator=g),
-               torch.rand(2, 6, 2, 2, generator=g)]
+    feats = [
+        torch.rand(2, 2, 3, 3, generator=g),
+        torch.rand(2, 3, 2, 2, generator=g)
+    ]
+    refined = [
+        torch.rand(2, 5, 3, 3, generator=g),
+        torch.rand(2, 6, 2, 2, generator=g)
+    ]
     return s, t, label, feats, refined
 
 
@@ -133,14 +151,15 @@ def _all_losses(head, s, t, label, feats, refined):
 
 
 def test_each_term_matches_hand_computed_values_with_ignored_pixels():
-    head = _tiny_head(alpha=0.5, beta=3.0, temperature=2.0,
-                      teacher_loss_weight=0.7)
+    head = _tiny_head(
+        alpha=0.5, beta=3.0, temperature=2.0, teacher_loss_weight=0.7)
     s, t, label, feats, refined = _tiny_inputs()
     losses = _all_losses(head, s, t, label, feats, refined)
     expected = _hand_losses(s, t, label, alpha=0.5, temperature=2.0, tw=0.7)
     expected['loss_att'] = _hand_attention(feats, refined, beta=3.0)
-    assert set(losses) == {'loss_ce', 'acc_seg', 'loss_teacher', 'loss_kd',
-                           'loss_att'}
+    assert set(losses) == {
+        'loss_ce', 'acc_seg', 'loss_teacher', 'loss_kd', 'loss_att'
+    }
     for key, value in expected.items():
         assert losses[key].item() == pytest.approx(value, rel=1e-5), key
     # acc_seg counts the 14 valid pixels only.
@@ -184,8 +203,11 @@ def test_all_ignored_image_gives_zero_not_nan():
 
 @pytest.mark.parametrize('align_corners', [False, True])
 def test_logits_are_resized_bilinearly_to_the_label(align_corners):
-    head = _tiny_head(align_corners=align_corners, alpha=1.0,
-                      temperature=1.0, teacher_loss_weight=1.0)
+    head = _tiny_head(
+        align_corners=align_corners,
+        alpha=1.0,
+        temperature=1.0,
+        teacher_loss_weight=1.0)
     assert head.align_corners is align_corners
     g = torch.Generator().manual_seed(5)
     s = torch.randn(1, 3, 3, 3, generator=g)  # decoder resolutions differ
@@ -196,23 +218,32 @@ def test_logits_are_resized_bilinearly_to_the_label(align_corners):
     feats, refined = [f[:1] for f in feats], [r[:1] for r in refined]
     losses = head.distill_by_feat(s, t, feats, refined, _samples(label))
     up = dict(size=(5, 5), mode='bilinear', align_corners=align_corners)
-    expected = _hand_losses(F.interpolate(s, **up), F.interpolate(t, **up),
-                            label, alpha=1.0, temperature=1.0, tw=1.0)
+    expected = _hand_losses(
+        F.interpolate(s, **up),
+        F.interpolate(t, **up),
+        label,
+        alpha=1.0,
+        temperature=1.0,
+        tw=1.0)
     for key in ('loss_teacher', 'loss_kd'):
-        assert losses[key].item() == pytest.approx(expected[key],
-                                                   rel=1e-5), key
+        assert losses[key].item() == pytest.approx(
+            expected[key], rel=1e-5), key
 
 
 def test_binary_student_reads_one_channel_as_sigmoid():
-    head = _tiny_head(num_classes=2, out_channels=1, temperature=2.0,
-                      alpha=1.0, teacher_loss_weight=1.0,
-                      loss_decode=dict(type='CrossEntropyLoss',
-                                       use_sigmoid=True))
+    head = _tiny_head(
+        num_classes=2,
+        out_channels=1,
+        temperature=2.0,
+        alpha=1.0,
+        teacher_loss_weight=1.0,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
     assert head.out_channels == 1 and head.teacher.out_channels == 1
     assert head.threshold == pytest.approx(0.3)
     g = torch.Generator().manual_seed(2)
-    s, t = torch.randn(2, 1, 3, 3, generator=g), torch.randn(
-        2, 1, 3, 3, generator=g)
+    s, t = torch.randn(
+        2, 1, 3, 3, generator=g), torch.randn(
+            2, 1, 3, 3, generator=g)
     label = torch.randint(0, 2, (2, 3, 3), generator=g)
     label[0, 1, 1] = IGNORE
     _, _, _, feats, refined = _tiny_inputs()
@@ -222,10 +253,9 @@ def test_binary_student_reads_one_channel_as_sigmoid():
     bce = F.binary_cross_entropy_with_logits(zt, y)
     pt, ps = torch.sigmoid(zt / 2), torch.sigmoid(zs / 2)
     kl = pt * torch.log(pt / ps) + (1 - pt) * torch.log((1 - pt) / (1 - ps))
-    assert losses['loss_teacher'].item() == pytest.approx(bce.item(),
-                                                          rel=1e-5)
-    assert losses['loss_kd'].item() == pytest.approx(4 * kl.mean().item(),
-                                                     rel=1e-4)
+    assert losses['loss_teacher'].item() == pytest.approx(bce.item(), rel=1e-5)
+    assert losses['loss_kd'].item() == pytest.approx(
+        4 * kl.mean().item(), rel=1e-4)
 
 
 def test_hook_schedule_scales_kd_and_att_only():
@@ -245,37 +275,62 @@ def test_hook_schedule_scales_kd_and_att_only():
 # ---------------------------------------------------------------------------
 
 STAGES = [16, 32, 64, 128]  # base_channels=16; sizes 8, 4, 4, 4 at 32x32
-STUDENT = dict(type='DepthwiseSeparableASPPHead', in_channels=128, in_index=3,
-               channels=16, dilations=(1, 6), c1_in_channels=16,
-               c1_channels=8, dropout_ratio=0.1, num_classes=NUM_CLASSES,
-               align_corners=False)
-AUX = dict(type='FCNHead', in_channels=64, in_index=2, channels=8,
-           num_convs=1, concat_input=False, dropout_ratio=0.0,
-           num_classes=NUM_CLASSES, align_corners=False,
-           loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4))
+STUDENT = dict(
+    type='DepthwiseSeparableASPPHead',
+    in_channels=128,
+    in_index=3,
+    channels=16,
+    dilations=(1, 6),
+    c1_in_channels=16,
+    c1_channels=8,
+    dropout_ratio=0.1,
+    num_classes=NUM_CLASSES,
+    align_corners=False)
+AUX = dict(
+    type='FCNHead',
+    in_channels=64,
+    in_index=2,
+    channels=8,
+    num_convs=1,
+    concat_input=False,
+    dropout_ratio=0.0,
+    num_classes=NUM_CLASSES,
+    align_corners=False,
+    loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4))
 
 
-def segmentor_cfg(frskd=True, neck=True, aux=True, teacher=None,
+def segmentor_cfg(frskd=True,
+                  neck=True,
+                  aux=True,
+                  teacher=None,
                   neck_channels=STAGES):
     """A tiny FRSKD (or plain) EncoderDecoder config, as a ConfigDict."""
     cfg = dict(
         type='EncoderDecoder',
-        backbone=dict(type='ResNetV1c', depth=18, base_channels=16,
-                      stem_channels=16, out_indices=(0, 1, 2, 3),
-                      strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4),
-                      contract_dilation=True),
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            base_channels=16,
+            stem_channels=16,
+            out_indices=(0, 1, 2, 3),
+            strides=(1, 2, 1, 1),
+            dilations=(1, 1, 2, 4),
+            contract_dilation=True),
         decode_head=copy.deepcopy(STUDENT),
         train_cfg=dict(),
         test_cfg=dict(mode='whole'))
     if frskd:
         cfg['decode_head'] = dict(
-            type='FRSKDSegHead', student=copy.deepcopy(STUDENT),
-            teacher=teacher or dict(in_channels=2 * STAGES[0], in_index=0,
-                                    channels=16),
-            alpha=1.0, beta=50.0, temperature=1.0)
+            type='FRSKDSegHead',
+            student=copy.deepcopy(STUDENT),
+            teacher=teacher
+            or dict(in_channels=2 * STAGES[0], in_index=0, channels=16),
+            alpha=1.0,
+            beta=50.0,
+            temperature=1.0)
         if neck:
-            cfg['neck'] = dict(type='FRSKDNeck', in_channels=neck_channels,
-                               width=2)
+            cfg['neck'] = dict(
+                type='FRSKDNeck', in_channels=neck_channels, width=2)
     if aux:
         cfg['auxiliary_head'] = copy.deepcopy(AUX)
     # mmseg reads test_cfg.mode as an attribute: a ConfigDict, not a dict.
@@ -324,10 +379,11 @@ def trained(_frskd_segmentor, seg_batch):
 
 
 def _grads(loss, params):
-    grads = torch.autograd.grad(loss, params, retain_graph=True,
-                                allow_unused=True)
-    return [torch.zeros_like(p) if g is None else g
-            for p, g in zip(params, grads)]
+    grads = torch.autograd.grad(
+        loss, params, retain_graph=True, allow_unused=True)
+    return [
+        torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)
+    ]
 
 
 def _nonzero(grads):
@@ -341,8 +397,10 @@ def test_segmentor_exposes_the_student_attributes(segmentor):
     assert (segmentor.num_classes, segmentor.out_channels,
             segmentor.align_corners) == (NUM_CLASSES, NUM_CLASSES, False)
     assert head.ignore_index == IGNORE and head.threshold is None
-    prefixes = {k.split('.')[1] for k in segmentor.state_dict()
-                if k.startswith('decode_head.')}
+    prefixes = {
+        k.split('.')[1]
+        for k in segmentor.state_dict() if k.startswith('decode_head.')
+    }
     # Attention transfer has no parameters: only the two decoders are saved.
     assert prefixes == {'student', 'teacher'}
 
@@ -351,13 +409,14 @@ def test_training_losses_with_auxiliary_head(trained):
     segmentor, losses = trained
     assert set(losses) == {
         'decode.loss_ce', 'decode.acc_seg', 'decode.loss_teacher',
-        'decode.loss_kd', 'decode.loss_att', 'aux.loss_ce', 'aux.acc_seg'}
+        'decode.loss_kd', 'decode.loss_att', 'aux.loss_ce', 'aux.acc_seg'
+    }
     assert all(torch.isfinite(v).all() for v in losses.values())
     assert losses['decode.loss_kd'] > 0 and losses['decode.loss_att'] > 0
     # The auxiliary head decodes the backbone's stage 3 (not a refined map)
     # and trains the backbone.
-    aux = _grads(losses['aux.loss_ce'], list(
-        segmentor.auxiliary_head.parameters()))
+    aux = _grads(losses['aux.loss_ce'],
+                 list(segmentor.auxiliary_head.parameters()))
     assert all(_nonzero(aux))
     backbone = _grads(losses['aux.loss_ce'],
                       list(segmentor.backbone.parameters()))
@@ -395,8 +454,8 @@ def test_teacher_loss_trains_the_teacher_and_reaches_the_backbone(trained):
     layer = 'layers.0.'
     for part in ('lateral_convs', 'top_down_nodes', 'upsamples'):
         names = [n for n in grads if n.startswith(layer + part)]
-        assert names and all(
-            torch.count_nonzero(grads[n]) > 0 for n in names), part
+        assert names and all(torch.count_nonzero(grads[n]) > 0
+                             for n in names), part
     assert any(_nonzero(_grads(loss, list(segmentor.backbone.parameters()))))
     student = _grads(loss, list(segmentor.decode_head.student.parameters()))
     assert not any(_nonzero(student))
@@ -423,12 +482,14 @@ def test_training_without_the_neck_names_it(seg_batch):
         model.train()(inputs, _samples(labels), mode='loss')
 
 
+TRAINING_ONLY = ('neck.', 'decode_head.teacher.', 'decode_head.distill.')
+
+
 def _student_state(frskd_state):
     """The export rule: drop the self-teacher, rename the student."""
     out = {}
     for key, value in frskd_state.items():
-        if key.startswith(('neck.', 'decode_head.teacher.',
-                           'decode_head.distill.')):
+        if key.startswith(TRAINING_ONLY):
             continue
         out[key.replace('decode_head.student.', 'decode_head.', 1)] = value
     return out
@@ -448,8 +509,10 @@ def test_eval_predict_runs_only_the_student_and_equals_the_plain_model(
     watched = [m for m in segmentor.neck.modules() if m is not segmentor.neck]
     watched += list(segmentor.decode_head.teacher.modules())
     watched += list(segmentor.decode_head.distill.modules())
-    handles = [m.register_forward_hook(lambda m, i, o: calls.append(m))
-               for m in watched]
+    handles = [
+        m.register_forward_hook(lambda m, i, o: calls.append(m))
+        for m in watched
+    ]
     inputs, labels = seg_batch
     with torch.no_grad():
         preds = segmentor(inputs, _samples(labels), mode='predict')
@@ -466,8 +529,8 @@ def test_eval_predict_runs_only_the_student_and_equals_the_plain_model(
         plain_tensor = plain(inputs, mode='tensor')
     torch.testing.assert_close(tensor, plain_tensor, rtol=0, atol=0)
     for a, b in zip(preds, plain_preds):
-        torch.testing.assert_close(a.seg_logits.data, b.seg_logits.data,
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            a.seg_logits.data, b.seg_logits.data, rtol=0, atol=0)
         assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
 
 
@@ -475,9 +538,12 @@ def test_eval_predict_runs_only_the_student_and_equals_the_plain_model(
 # Errors.
 # ---------------------------------------------------------------------------
 
+
 def _head_cfg(**kwargs):
-    cfg = dict(type='FRSKDSegHead', student=copy.deepcopy(STUDENT),
-               teacher=dict(in_channels=32, in_index=0, channels=16))
+    cfg = dict(
+        type='FRSKDSegHead',
+        student=copy.deepcopy(STUDENT),
+        teacher=dict(in_channels=32, in_index=0, channels=16))
     cfg.update(kwargs)
     return cfg
 
@@ -486,8 +552,7 @@ def _head_cfg(**kwargs):
     (None, TypeError, r"nested config dict.*decode_head=dict\(type="
      r"'FRSKDSegHead', student=dict\(type="),
     ('FCNHead', TypeError, 'nested config dict'),
-    (dict(in_channels=8, channels=8, num_classes=3), ValueError,
-     'no `type`'),
+    (dict(in_channels=8, channels=8, num_classes=3), ValueError, 'no `type`'),
     (dict(type='NoSuchHead'), ValueError,
      r"'NoSuchHead' is not in MMSegmentation's MODELS"),
     (dict(type='ResNetV1c', depth=18), TypeError,
@@ -518,8 +583,8 @@ def test_bad_student_config_error_survives_the_segmentor_build():
     (dict(in_channels=[32, 64, 128, 256], in_index=4), ValueError,
      'in_index=4 is out of range for the 4 refined levels'),
     (dict(in_channels=32, in_index='0'), TypeError, 'must be an int'),
-    (dict(in_channels=32, kernel=3), TypeError,
-     r"Unknown key\(s\) \['kernel'"),
+    (dict(in_channels=32,
+          kernel=3), TypeError, r"Unknown key\(s\) \['kernel'"),
     (dict(in_channels=0), ValueError, 'in_channels must be a positive int'),
 ])
 def test_bad_teacher_config(teacher, error, match):
@@ -533,14 +598,15 @@ def test_bad_teacher_config(teacher, error, match):
 
 
 def test_teacher_level_from_a_list_of_widths():
-    head = MODELS.build(_head_cfg(
-        teacher=dict(in_channels=[32, 64, 128, 256], in_index=-3)))
+    head = MODELS.build(
+        _head_cfg(teacher=dict(in_channels=[32, 64, 128, 256], in_index=-3)))
     assert head.teacher.in_channels == 64 and head.teacher_in_index == -3
 
 
 def test_student_loss_named_like_an_frskd_term_is_refused():
-    student = dict(STUDENT, loss_decode=dict(type='CrossEntropyLoss',
-                                             loss_name='loss_kd'))
+    student = dict(
+        STUDENT,
+        loss_decode=dict(type='CrossEntropyLoss', loss_name='loss_kd'))
     with pytest.raises(ValueError, match=r"\['loss_kd'\]"):
         MODELS.build(_head_cfg(student=student))
 
@@ -560,10 +626,9 @@ def test_student_loss_named_like_an_frskd_term_is_refused():
      r'FRSKDNeck refines 4 levels \(widths \[32, 64, 128, 256\]\)'),
 ])
 def test_teacher_mismatch_with_the_neck_is_explained(seg_batch, teacher,
-                                                     before_train,
-                                                     first_iter):
-    model = build(segmentor_cfg(teacher=teacher, aux=False),
-                  init_weights=False)
+                                                     before_train, first_iter):
+    model = build(
+        segmentor_cfg(teacher=teacher, aux=False), init_weights=False)
     with pytest.raises(ValueError, match=before_train):
         _with_hook(model)
     for m in model.modules():  # the head's own check, past the hook's
@@ -575,9 +640,12 @@ def test_teacher_mismatch_with_the_neck_is_explained(seg_batch, teacher,
 
 
 def test_neck_channels_that_do_not_match_the_backbone():
-    model = build(segmentor_cfg(neck_channels=[16, 32, 64, 100], aux=False),
-                  init_weights=False)
-    with pytest.raises(ValueError, match=r'level 3: expected 100 channels '
-                       r'.*model.neck.in_channels must equal the backbone '
-                       r'stage channels \[16, 32, 64, 128\]'):
+    model = build(
+        segmentor_cfg(neck_channels=[16, 32, 64, 100], aux=False),
+        init_weights=False)
+    with pytest.raises(
+            ValueError,
+            match=r'level 3: expected 100 channels '
+            r'.*model.neck.in_channels must equal the backbone '
+            r'stage channels \[16, 32, 64, 128\]'):
         _with_hook(model)

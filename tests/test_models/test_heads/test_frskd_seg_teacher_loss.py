@@ -13,12 +13,19 @@ from frskd_mm.models.heads import FRSKDSegHead
 
 
 def _head(ignore_index, teacher_loss_weight=0.7):
-    student = dict(type='FCNHead', in_channels=4, channels=4, num_convs=0,
-                   concat_input=False, num_classes=3, dropout_ratio=0.0,
-                   ignore_index=ignore_index)
+    student = dict(
+        type='FCNHead',
+        in_channels=4,
+        channels=4,
+        num_convs=0,
+        concat_input=False,
+        num_classes=3,
+        dropout_ratio=0.0,
+        ignore_index=ignore_index)
     with DefaultScope.overwrite_default_scope('mmseg'):
         head = FRSKDSegHead(
-            student=student, teacher=dict(in_channels=4, channels=4),
+            student=student,
+            teacher=dict(in_channels=4, channels=4),
             teacher_loss_weight=teacher_loss_weight)
     head.distill.stop_target_grad = True  # what FRSKDHook switches on
     return head
@@ -32,8 +39,8 @@ def _teacher_loss(head, t, label):
         samples.append(sample)
     feats = [torch.rand(2, 2, 3, 3), torch.rand(2, 3, 2, 2)]
     refined = [torch.rand(2, 5, 3, 3), torch.rand(2, 6, 2, 2)]
-    return head.distill_by_feat(torch.randn_like(t), t, feats, refined,
-                                samples)['loss_teacher']
+    return head.distill_by_feat(
+        torch.randn_like(t), t, feats, refined, samples)['loss_teacher']
 
 
 def test_teacher_loss_is_mmseg_cross_entropy_over_valid_pixels():
@@ -57,19 +64,25 @@ def test_without_ignore_index_every_pixel_counts():
     t = torch.randn(2, 3, 3, 3, generator=g)
     label = torch.randint(0, 3, (2, 3, 3), generator=g)
     loss = _teacher_loss(head, t, label)
-    assert loss.item() == pytest.approx(F.cross_entropy(t, label).item(),
-                                        rel=1e-6)
+    assert loss.item() == pytest.approx(
+        F.cross_entropy(t, label).item(), rel=1e-6)
 
 
 def test_binary_teacher_reads_zero_and_z_as_two_class_logits():
-    student = dict(type='FCNHead', in_channels=4, channels=4, num_convs=0,
-                   concat_input=False, num_classes=2, out_channels=1,
-                   threshold=0.5, dropout_ratio=0.0,
-                   loss_decode=dict(type='CrossEntropyLoss',
-                                    use_sigmoid=True))
+    student = dict(
+        type='FCNHead',
+        in_channels=4,
+        channels=4,
+        num_convs=0,
+        concat_input=False,
+        num_classes=2,
+        out_channels=1,
+        threshold=0.5,
+        dropout_ratio=0.0,
+        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=True))
     with DefaultScope.overwrite_default_scope('mmseg'):
-        head = FRSKDSegHead(student=student,
-                            teacher=dict(in_channels=4, channels=4))
+        head = FRSKDSegHead(
+            student=student, teacher=dict(in_channels=4, channels=4))
     head.distill.stop_target_grad = True
     g = torch.Generator().manual_seed(2)
     z = torch.randn(2, 1, 3, 3, generator=g)

@@ -16,8 +16,10 @@ T = [[[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [2.0, 0.0]],
 def _att(feat):
     """Channel mean of squares, flattened row-major, L2-normalised."""
     c = len(feat)
-    vals = [sum(feat[k][i][j]**2 for k in range(c)) / c
-            for i in range(2) for j in range(2)]
+    vals = [
+        sum(feat[k][i][j]**2 for k in range(c)) / c for i in range(2)
+        for j in range(2)
+    ]
     norm = math.sqrt(sum(v * v for v in vals))
     return [v / norm for v in vals]
 

@@ -17,10 +17,10 @@ def test_fitnet_by_hand():
     regressed = [[max(1.0 * x * scale, 0) for x in (1.0, 2.0)],
                  [max(-2.0 * x * scale, 0) for x in (1.0, 2.0)]]
     target = [[0.0, 1.0], [1.0, 0.0]]
-    expected = sum((regressed[c][j] - target[c][j])**2
-                   for c in range(2) for j in range(2)) / 4
-    assert loss([student], [teacher]).item() == pytest.approx(expected,
-                                                              rel=1e-6)
+    expected = sum((regressed[c][j] - target[c][j])**2 for c in range(2)
+                   for j in range(2)) / 4
+    assert loss([student], [teacher]).item() == pytest.approx(
+        expected, rel=1e-6)
 
 
 def test_fitnet_trains_its_regressor_and_checks_levels():

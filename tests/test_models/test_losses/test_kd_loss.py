@@ -41,8 +41,8 @@ def test_kd_valid_mask_averages_over_valid_positions_only():
     student = torch.tensor(STUDENT).t().reshape(1, 3, 1, 2)
     teacher = torch.tensor(TEACHER).t().reshape(1, 3, 1, 2)
     mask = torch.tensor([[[True, False]]])
-    expected = 2.0**2 * _kl(_softmax(TEACHER[0], 2.0),
-                            _softmax(STUDENT[0], 2.0))
+    expected = 2.0**2 * _kl(
+        _softmax(TEACHER[0], 2.0), _softmax(STUDENT[0], 2.0))
     got = kd_kl_div(student, teacher, 2.0, valid_mask=mask)
     assert got.item() == pytest.approx(expected, rel=1e-6)
 

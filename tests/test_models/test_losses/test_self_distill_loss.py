@@ -9,10 +9,14 @@ def _inputs():
     g = torch.Generator().manual_seed(0)
     s_logits = torch.randn(3, 5, generator=g)
     t_logits = torch.randn(3, 5, generator=g)
-    s_feats = [torch.rand(3, 2, 4, 4, generator=g),
-               torch.rand(3, 4, 2, 2, generator=g)]
-    t_feats = [torch.rand(3, 4, 4, 4, generator=g),
-               torch.rand(3, 8, 2, 2, generator=g)]
+    s_feats = [
+        torch.rand(3, 2, 4, 4, generator=g),
+        torch.rand(3, 4, 2, 2, generator=g)
+    ]
+    t_feats = [
+        torch.rand(3, 4, 4, 4, generator=g),
+        torch.rand(3, 8, 2, 2, generator=g)
+    ]
     return s_logits, t_logits, s_feats, t_feats
 
 
@@ -46,8 +50,8 @@ def test_eval_mode_detaches_only_when_the_flag_is_on(stop_target_grad):
     for key in ('loss_kd', 'loss_att'):
         assert torch.equal(out[key], ref[key]), key
     targets = [t_logits] + t_feats
-    grads = torch.autograd.grad(out['loss_kd'] + out['loss_att'], targets,
-                                allow_unused=True)
+    grads = torch.autograd.grad(
+        out['loss_kd'] + out['loss_att'], targets, allow_unused=True)
     if stop_target_grad:
         assert all(g is None for g in grads)
     else:
@@ -62,10 +66,10 @@ def test_weights_and_schedule_scale():
     out = loss(s_logits, t_logits, s_feats, t_feats)
     kd = kd_kl_div(s_logits, t_logits, 4.0)
     at = sum(attention_transfer(s, t) for s, t in zip(s_feats, t_feats))
-    assert out['loss_kd'].item() == pytest.approx(2.0 * 0.5 * kd.item(),
-                                                  rel=1e-6)
-    assert out['loss_att'].item() == pytest.approx(100.0 * 0.5 * at.item(),
-                                                   rel=1e-6)
+    assert out['loss_kd'].item() == pytest.approx(
+        2.0 * 0.5 * kd.item(), rel=1e-6)
+    assert out['loss_att'].item() == pytest.approx(
+        100.0 * 0.5 * at.item(), rel=1e-6)
 
 
 def test_targets_receive_no_gradient():

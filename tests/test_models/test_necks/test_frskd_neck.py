@@ -7,19 +7,27 @@ import frskd_mm  # noqa: F401
 from frskd_mm.models.necks import FRSKDNeck, SelfTeacherFeatures
 
 BACKBONES = {
-    'resnet18_cifar': (dict(type='ResNet_CIFAR', depth=18,
-                            out_indices=(0, 1, 2, 3)), 32,
-                       [64, 128, 256, 512], [32, 16, 8, 4]),
-    'wrn16_2': (dict(type='WideResNetCIFAR', depth=16, widen_factor=2,
-                     out_indices=(0, 1, 2)), 32, [32, 64, 128], [32, 16, 8]),
-    'resnet18': (dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3)), 64,
-                 [64, 128, 256, 512], [16, 8, 4, 2]),
-    'resnet34': (dict(type='ResNet', depth=34, out_indices=(0, 1, 2, 3)), 64,
-                 [64, 128, 256, 512], [16, 8, 4, 2]),
+    'resnet18_cifar':
+    (dict(type='ResNet_CIFAR', depth=18,
+          out_indices=(0, 1, 2, 3)), 32, [64, 128, 256, 512], [32, 16, 8, 4]),
+    'wrn16_2': (dict(
+        type='WideResNetCIFAR',
+        depth=16,
+        widen_factor=2,
+        out_indices=(0, 1, 2)), 32, [32, 64, 128], [32, 16, 8]),
+    'resnet18': (dict(type='ResNet', depth=18,
+                      out_indices=(0, 1, 2, 3)), 64, [64, 128, 256,
+                                                      512], [16, 8, 4, 2]),
+    'resnet34': (dict(type='ResNet', depth=34,
+                      out_indices=(0, 1, 2, 3)), 64, [64, 128, 256,
+                                                      512], [16, 8, 4, 2]),
     # Dilated: the last three stages share one resolution.
-    'resnet18_d8': (dict(type='ResNet', depth=18, out_indices=(0, 1, 2, 3),
-                         strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)), 64,
-                    [64, 128, 256, 512], [16, 8, 8, 8]),
+    'resnet18_d8': (dict(
+        type='ResNet',
+        depth=18,
+        out_indices=(0, 1, 2, 3),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4)), 64, [64, 128, 256, 512], [16, 8, 8, 8]),
 }
 
 
@@ -32,16 +40,15 @@ def test_refined_shapes_follow_the_backbone(name):
     out = neck(feats)
     assert isinstance(out, SelfTeacherFeatures)
     assert all(a is b for a, b in zip(out, feats)) and len(out) == len(feats)
-    assert [tuple(t.shape) for t in out.refined] == [
-        (2, 2 * c, s, s) for c, s in zip(channels, sizes)
-    ]
+    assert [tuple(t.shape) for t in out.refined
+            ] == [(2, 2 * c, s, s) for c, s in zip(channels, sizes)]
     assert out.teacher_logits.shape == (2, 7)
     assert all((t >= 0).all() for t in out.refined)  # ReLU-ed outputs
 
 
 def test_odd_sizes_stacked_layers_and_width():
-    feats = (torch.rand(1, 4, 7, 7), torch.rand(1, 8, 4, 4),
-             torch.rand(1, 16, 2, 2))
+    feats = (torch.rand(1, 4, 7, 7), torch.rand(1, 8, 4,
+                                                4), torch.rand(1, 16, 2, 2))
     neck = FRSKDNeck([4, 8, 16], width=3, depth=1, num_layers=2).train()
     out = neck(feats)
     assert [tuple(t.shape) for t in out.refined] == [(1, 12, 7, 7),
@@ -91,8 +98,8 @@ def test_eval_mode_never_runs_the_teacher():
 
 def test_channel_mismatch_names_the_stage():
     neck = FRSKDNeck([4, 8, 16]).train()
-    feats = (torch.rand(1, 4, 8, 8), torch.rand(1, 9, 4, 4),
-             torch.rand(1, 16, 2, 2))
+    feats = (torch.rand(1, 4, 8, 8), torch.rand(1, 9, 4,
+                                                4), torch.rand(1, 16, 2, 2))
     with pytest.raises(ValueError, match='level 1: expected 8 channels'):
         neck(feats)
 
@@ -114,10 +121,11 @@ def test_top_down_last_layer_trains_every_parameter_from_the_finest_level(
         num_layers):
     """Segmentation teachers read only T_1: with a top-down last layer the
     refined maps are P_1..P_n and every neck parameter is reached."""
-    neck = FRSKDNeck([4, 8, 16], num_layers=num_layers,
+    neck = FRSKDNeck([4, 8, 16],
+                     num_layers=num_layers,
                      last_layer_top_down_only=True).train()
-    feats = (torch.rand(2, 4, 16, 16), torch.rand(2, 8, 8, 8),
-             torch.rand(2, 16, 4, 4))
+    feats = (torch.rand(2, 4, 16, 16), torch.rand(2, 8, 8,
+                                                  8), torch.rand(2, 16, 4, 4))
     out = neck(feats)
     assert [tuple(t.shape) for t in out.refined] == [(2, 8, 16, 16),
                                                      (2, 16, 8, 8),
@@ -131,20 +139,26 @@ def test_top_down_last_layer_trains_every_parameter_from_the_finest_level(
 def test_norm_cfg_reaches_every_norm_layer():
     # Default: BatchNorm2d, as the paper.
     neck = FRSKDNeck([8, 16, 32], num_classes=4)
-    norms = [m for m in neck.modules()
-             if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    norms = [
+        m for m in neck.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._NormBase)
+    ]
     assert norms and all(type(m) is torch.nn.BatchNorm2d for m in norms)
     # SyncBN for multi-GPU segmentation configs: no plain BN left.
-    sync = FRSKDNeck([8, 16, 32], num_classes=4,
+    sync = FRSKDNeck([8, 16, 32],
+                     num_classes=4,
                      norm_cfg=dict(type='SyncBN', requires_grad=True))
-    sync_norms = [m for m in sync.modules()
-                  if isinstance(m, torch.nn.modules.batchnorm._NormBase)]
+    sync_norms = [
+        m for m in sync.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._NormBase)
+    ]
     assert len(sync_norms) == len(norms)
     assert all(isinstance(m, torch.nn.SyncBatchNorm) for m in sync_norms)
     # GroupNorm trains on CPU and gives the documented shapes.
     gn = FRSKDNeck([8, 16], norm_cfg=dict(type='GN', num_groups=4)).train()
-    assert not any(isinstance(m, torch.nn.modules.batchnorm._NormBase)
-                   for m in gn.modules())
+    assert not any(
+        isinstance(m, torch.nn.modules.batchnorm._NormBase)
+        for m in gn.modules())
     out = gn((torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)))
     assert [tuple(t.shape) for t in out.refined] == [(2, 16, 8, 8),
                                                      (2, 32, 4, 4)]

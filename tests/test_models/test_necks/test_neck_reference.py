@@ -51,17 +51,18 @@ def _layer(layer, inputs):
     td = [None] * n
     td[-1] = lat[-1]
     for i in range(n - 2, -1, -1):
-        td[i] = _node(layer.top_down_nodes[i],
-                      [lat[i], _resample(layer.upsamples[i], td[i + 1],
-                                         sizes[i])])
+        td[i] = _node(
+            layer.top_down_nodes[i],
+            [lat[i],
+             _resample(layer.upsamples[i], td[i + 1], sizes[i])])
     if not layer.bottom_up:
         return [F.relu(x) for x in td]
     lat2 = [c(F.relu(x)) for c, x in zip(layer.bottom_up_laterals, inputs[1:])]
     outs = [td[0]]
     for i in range(1, n):
         down = _resample(layer.downsamples[i - 1], outs[-1], sizes[i])
-        fused = ([lat2[i - 1], td[i], down] if i < n - 1 else
-                 [lat2[i - 1], down])
+        fused = ([lat2[i - 1], td[i], down] if i < n -
+                 1 else [lat2[i - 1], down])
         outs.append(_node(layer.bottom_up_nodes[i - 1], fused))
     return [F.relu(x) for x in outs]
 
@@ -78,8 +79,9 @@ CASES = {
     'cifar_pyramid': ([16, 32, 64, 128], [32, 16, 8, 4], {}),
     'odd_sizes': ([8, 16, 32], [15, 8, 4], {}),
     'dilated': ([8, 16, 32, 32], [16, 8, 8, 8], {}),
-    'stacked_top_down': ([8, 16, 32], [16, 8, 4],
-                         dict(num_layers=2, last_layer_top_down_only=True)),
+    'stacked_top_down':
+    ([8, 16, 32], [16, 8,
+                   4], dict(num_layers=2, last_layer_top_down_only=True)),
 }
 
 
@@ -114,13 +116,12 @@ def test_outputs_and_gradients_match_the_plain_formula(case):
     for a, b in zip(ref[0] + [ref[1]], opt[0] + [opt[1]]):
         scale = max(a.abs().max().item(), 1.0)
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5 * scale)
-    names = [n for n, _ in neck.named_parameters()] + [
-        f'input{i}' for i in range(len(feats))
-    ]
+    names = [n for n, _ in neck.named_parameters()
+             ] + [f'input{i}' for i in range(len(feats))]
     for name, a, b in zip(names, ref[2], opt[2]):
         # float32 sums in another order: equal to ~1e-6 of the gradient's
         # scale (values reach the hundreds; the fusion weights feeding BN
         # get gradients that are zero up to rounding, ~1e-8).
         scale = max(a.abs().max().item(), 0.1)
-        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5 * scale,
-                                   msg=name)
+        torch.testing.assert_close(
+            b, a, rtol=1e-4, atol=1e-5 * scale, msg=name)

@@ -82,7 +82,9 @@ def tiny_options(data_root, max_iters):
         'default_hooks.checkpoint.interval=2',
         'randomness.seed=0',
         'model.data_preprocessor.size=(64,64)',
-        # Distillation off for 1 iteration, then the sigmoid ramp over 1.
+        # Distillation off for 1 iteration, then the sigmoid ramp over 1
+        # (in iterations: the config's schedule is in fractions).
+        'custom_hooks.0.by_ratio=False',
         'custom_hooks.0.warmup=1',
         'custom_hooks.0.ramp=1',
         'train_dataloader.batch_size=2',

@@ -21,7 +21,6 @@ Example (the issue-10 speed check, ResNet18-CIFAR at batch 64, 2 threads):
         --out work_dirs/train_speed.json
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
@@ -35,6 +34,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -118,16 +119,12 @@ def write_fake_cifar100(root: str,
 
 
 def iteration_times(work_dir: str) -> List[float]:
-    """The ``time`` of every logged training iteration of a run, read with
-    MMPretrain's ``load_json_log``."""
-    from mmpretrain.utils.analyze import load_json_log
-    logs = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not logs:
-        raise FileNotFoundError(f'No MMEngine log in {work_dir}.')
+    """The ``time`` of every logged training iteration of a run's newest
+    log (:mod:`frskd_mm.utils.logs`)."""
+    from frskd_mm.utils.logs import find_scalar_logs, load_scalars
+    log = find_scalar_logs(work_dir)[-1]
     return [
-        float(r['time']) for r in load_json_log(logs[-1])['train']
-        if 'time' in r
+        float(r['time']) for r in load_scalars(log)['train'] if 'time' in r
     ]
 
 

@@ -1,5 +1,5 @@
-"""The package reads top-down: a module imports only from its own layer or
-the layers below it (README, "Package layout")."""
+"""The package reads top-down and its files stay small: a module imports
+only from its own layer or the layers below it (README, "Package layout")."""
 import ast
 from pathlib import Path
 
@@ -81,3 +81,13 @@ def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
     names = {name for name, _ in _imports(sample)}
     assert 'frskd_mm.registry' in names
     assert 'frskd_mm.models.necks.bifpn_layer' in names
+
+
+def test_no_file_above_400_lines():
+    """Small files (issue 10): none in frskd_mm/ above 400 lines."""
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob('*.py')
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert not long, long

@@ -17,7 +17,7 @@ class _LocalCIFARMixin:
     upstream integrity check accepts) and refuse ``download=True``.
 
     Missing files are reported before the dataset is built, by
-    :func:`frskd_mm.utils.data_checks.check_dataset_configs` (run by
+    :func:`frskd_mm.utils.dataset_checks.check_dataset_configs` (run by
     ``tools/train.py`` and ``tools/test.py``); built directly, a missing
     file gives MMPretrain's own error.
     """

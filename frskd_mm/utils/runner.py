@@ -18,7 +18,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .data_checks import check_dataset_configs
+from .dataset_checks import check_dataset_configs
 from .distributed import LAUNCHERS
 
 
@@ -78,7 +78,7 @@ LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 def add_run_guards(cfg: Config, training: bool) -> None:
     """Add frskd_mm's run-time guards to any config (ours or a user's).
 
-    - :func:`~frskd_mm.utils.data_checks.check_dataset_configs` (both
+    - :func:`~frskd_mm.utils.dataset_checks.check_dataset_configs` (both
       tools, right away): the local data of the dataloaders the tool uses
       exists, hidden folders are not classes; errors name the config key.
     - ``DataCheckHook`` (both tools): class lists of the splits, label

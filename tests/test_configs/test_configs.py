@@ -27,7 +27,8 @@ from mmpretrain.utils import register_all_modules
 
 import frskd_mm  # noqa: F401
 from frskd_mm.engine.hooks import FRSKDHook
-from frskd_mm.utils.data_checks import check_dataset_configs, dataset_configs
+from frskd_mm.utils.dataset_checks import (check_dataset_configs,
+                                           dataset_configs)
 
 register_all_modules(init_default_scope=False)
 

@@ -3,7 +3,7 @@ import pytest
 from mmpretrain.datasets import CIFAR100
 
 from frskd_mm.datasets import LocalCIFAR100
-from frskd_mm.utils.data_checks import check_dataset_configs
+from frskd_mm.utils.dataset_checks import check_dataset_configs
 
 
 def test_reads_the_official_pickle_format(cifar100_root):

@@ -8,7 +8,8 @@ from conftest import write_image_folder
 from mmengine.config import Config
 from mmpretrain.datasets import CustomDataset
 
-from frskd_mm.utils.data_checks import check_dataset_configs, dataset_configs
+from frskd_mm.utils.dataset_checks import (check_dataset_configs,
+                                           dataset_configs)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VOC_CONFIG = osp.join(ROOT, 'configs', 'baseline',

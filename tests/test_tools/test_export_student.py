@@ -260,15 +260,21 @@ def test_baseline_checkpoints_are_refused_and_ddp_ones_accepted(tmp_path):
                                model.state_dict()['head.fc.weight'])
 
 
-def test_config_dumped_by_a_training_run_exports_plain(monkeypatch):
+def test_config_dumped_by_a_training_run_exports_plain(monkeypatch,
+                                                       digits_root):
     """The config in a work directory carries the run-time guards that
     tools/train.py adds; the exported config must not."""
     from frskd_mm.apis import student_config
     monkeypatch.setenv('LOCAL_RANK', '0')
     tool = load_tool('tools/train.py')
     config = osp.join(ROOT, 'configs/demo/frskd_wrn16_2_digits.py')
+    # The run guards check the data before anything is built.
+    data = [
+        f'{split}_dataloader.dataset.data_root={digits_root}'
+        for split in ('train', 'val', 'test')
+    ]
     args = tool.parse_args(
-        [config, '--cfg-options', 'randomness.deterministic=True'])
+        [config, '--cfg-options', 'randomness.deterministic=True', *data])
     dumped = tool.merge_args(Config.fromfile(config), args)
     text = dumped.pretty_text
     guards = ('DrawSeededDataset', 'DrawSeededSampler', 'DataCheckHook',

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmengine.config import Config
 
 from ..tasks import TaskAdapter, get_task
+from ..utils.dataset_checks import loader_pipeline
 
 #: Pipeline transforms whose argument fixes the size of the training input.
 SIZE_TRANSFORMS = {
@@ -51,18 +52,7 @@ def as_hw(size) -> Tuple[int, int]:
 def train_pipeline(cfg: Config) -> List[dict]:
     """The transforms of the training dataset (inside dataset wrappers such
     as ``RepeatDataset`` or ``ConcatDataset``), else ``train_pipeline``."""
-    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
-    while isinstance(dataset, dict) and 'pipeline' not in dataset:
-        if 'dataset' in dataset:
-            dataset = dataset['dataset']
-        elif dataset.get('datasets'):
-            dataset = dataset['datasets'][0]
-        else:
-            break
-    pipeline = dataset.get('pipeline', []) if isinstance(dataset, dict) else []
-    if not pipeline:
-        pipeline = cfg.get('train_pipeline', [])
-    return [t for t in pipeline if isinstance(t, dict)]
+    return [t for t in loader_pipeline(cfg, 'train') if isinstance(t, dict)]
 
 
 def infer_input_size(cfg: Config) -> Tuple[int, int]:

@@ -126,6 +126,22 @@ def dataset_configs(
             yield from _leaf_configs(dataset, f'{loader_key}.dataset')
 
 
+def loader_pipeline(cfg, split: str) -> list:
+    """The transforms of the first dataset that ``<split>_dataloader``
+    reads, looking inside wrappers (``dataset``, or the first of
+    ``datasets``) down to the first config with a ``pipeline``, else the
+    config's ``<split>_pipeline``; an empty list if it has neither."""
+    dataset = (cfg.get(f'{split}_dataloader', None) or {}).get('dataset', {})
+    while isinstance(dataset, dict) and 'pipeline' not in dataset:
+        inner = dataset.get('dataset', None) or (dataset.get('datasets')
+                                                 or [None])[0]
+        if inner is None:
+            break
+        dataset = inner
+    pipeline = dataset.get('pipeline') if isinstance(dataset, dict) else None
+    return list(pipeline or cfg.get(f'{split}_pipeline', None) or [])
+
+
 def _leaf_configs(ds: dict, key: str) -> Iterator[Tuple[str, dict]]:
     inner = ds.get('datasets', None)
     if isinstance(inner, (list, tuple)):

@@ -5,22 +5,16 @@ from typing import Tuple
 import numpy as np
 from mmengine.config import Config
 
+from ..utils.dataset_checks import loader_pipeline
+
 
 def _test_pipeline_cfg(cfg: Config) -> list:
-    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
-    while isinstance(dataset, dict) and 'pipeline' not in dataset:
-        inner = dataset.get('dataset', None) or (dataset.get('datasets')
-                                                 or [None])[0]
-        if inner is None:
-            break
-        dataset = inner
-    pipeline = dataset.get('pipeline') if isinstance(dataset, dict) else None
-    pipeline = pipeline or cfg.get('test_pipeline', None)
+    pipeline = loader_pipeline(cfg, 'test')
     if not pipeline:
         raise ValueError('The config has no test pipeline '
                          '(test_dataloader.dataset.pipeline or '
                          'test_pipeline).')
-    return copy.deepcopy(list(pipeline))
+    return copy.deepcopy(pipeline)
 
 
 def _type_name(transform) -> str:

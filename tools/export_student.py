@@ -18,7 +18,7 @@ import os.path as osp
 import sys
 
 import torch
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -70,9 +70,10 @@ def main(argv=None):
     print(f'Student checkpoint: {ckpt_path}  ({removed} training-only '
           'tensors of the self-teacher removed)')
     if needs_frskd:
-        print('Note: the backbone is frskd_mm\'s, so the exported config '
-              'imports frskd_mm.models.backbones.')
-    print('Load it with: from mmpretrain.apis import init_model; '
+        print('Note: the student uses modules of frskd_mm, so the exported '
+              'config imports them (custom_imports).')
+    package = Config.fromfile(cfg_path).get('default_scope', 'mmpretrain')
+    print(f'Load it with: from {package}.apis import init_model; '
           f"init_model('{cfg_path}', '{ckpt_path}')")
 
 

@@ -24,10 +24,11 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
 
     Classification: the self-teacher neck becomes ``GlobalAveragePooling``
     and the FRSKD head a ``LinearClsHead`` with the same classifier.
-    Segmentation: the neck is removed and the FRSKD decode head becomes its
-    nested student head. Either is exactly what the FRSKD model computes in
-    eval mode. ``FRSKDHook`` and frskd_mm's datasets are replaced by their
-    upstream counterparts, and the run-time guards that ``tools/train.py``
+    Segmentation: the FRSKD neck becomes its inner ``neck`` (or is removed
+    without one) and the FRSKD decode head becomes its nested student
+    head. Either is exactly what the FRSKD model computes in eval mode.
+    ``FRSKDHook`` and frskd_mm's datasets are replaced by their upstream
+    counterparts, and the run-time guards that ``tools/train.py``
     adds (in configs it dumps into work directories) are removed.
 
     Args:
@@ -35,7 +36,8 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
 
     Returns:
         tuple[Config, bool]: The student config, and whether it still needs
-        ``frskd_mm`` (its backbone is one of ours, e.g. WideResNetCIFAR).
+        ``frskd_mm`` (it uses modules of ours, e.g. the WideResNetCIFAR
+        backbone or the SegBiFPN decoder: then it imports just those).
     """
     task = get_task(cfg)
     if not task.is_frskd_config(cfg):
@@ -55,14 +57,39 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     if plain.get('dataset_type') in task.plain_datasets:
         plain['dataset_type'] = task.plain_datasets[plain['dataset_type']]
 
-    backbone = model['backbone']['type']
-    needs_frskd = isinstance(backbone, str) and backbone in MODELS.module_dict
+    modules = _frskd_modules(model)
+    needs_frskd = bool(modules)
     if needs_frskd:
         plain['custom_imports'] = dict(
-            imports=['frskd_mm.models.backbones'], allow_failed_imports=False)
+            imports=modules, allow_failed_imports=False)
     else:
         plain.pop('custom_imports', None)
     return Config(plain), needs_frskd
+
+
+def _frskd_modules(model: dict) -> list:
+    """The frskd_mm modules that define the types used in a model config
+    (e.g. WideResNetCIFAR, SegBiFPN), sorted: the plain config imports
+    only them."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            t = node.get('type')
+            upstream = isinstance(t, str) and t.startswith(
+                ('mmseg.', 'mmpretrain.'))
+            if isinstance(t, str) and not upstream:
+                cls = MODELS.module_dict.get(t.split('.')[-1])
+                if cls is not None:
+                    found.add(cls.__module__)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            for value in node:
+                walk(value)
+
+    walk(model)
+    return sorted(found)
 
 
 def student_state_dict(state_dict: Dict, task: TaskAdapter) -> Dict:

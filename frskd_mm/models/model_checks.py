@@ -17,8 +17,9 @@ from .necks import FRSKDNeck
 def check_frskd_model(model: nn.Module) -> None:
     """Check that the FRSKD parts of a built model fit together.
 
-    Runs the backbone once on a small zero batch (eval mode, no gradient,
-    no state changed) to learn its stage channels; backbones that cannot
+    Runs the backbone (and the FRSKD neck's inner neck, if any) once on a
+    small zero batch (eval mode, no gradient, no state changed) to learn the
+    channels of the features the self-teacher refines; backbones that cannot
     take such an input are checked against the configured channels only.
     A model without a backbone (a bare head) is not checked.
 
@@ -40,6 +41,8 @@ def check_frskd_model(model: nn.Module) -> None:
             'every stage it refines.')
     neck = necks[0]
     feats = _probe_backbone(model)
+    if feats is not None and neck.neck is not None:
+        feats = _probe_inner_neck(neck, feats)
     if feats is not None:
         neck.check_inputs(feats)
     stage_channels = None if feats is None else [
@@ -47,6 +50,20 @@ def check_frskd_model(model: nn.Module) -> None:
     ]
     for head in heads:
         head.check_neck(neck, stage_channels)
+
+
+def _probe_inner_neck(neck: FRSKDNeck,
+                      feats: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+    """The inner neck's outputs for the probed backbone features (eval
+    mode, no gradient, no state changed)."""
+    inner = neck.neck
+    was_training = inner.training
+    inner.eval()
+    try:
+        with torch.no_grad():
+            return neck.student_features(feats)
+    finally:
+        inner.train(was_training)
 
 
 def _probe_backbone(model: nn.Module) -> Optional[Tuple[Tensor, ...]]:

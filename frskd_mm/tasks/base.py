@@ -16,6 +16,10 @@ from mmengine.config import Config, ConfigDict
 
 from ..utils.packages import REQUIREMENTS
 
+#: State-dict prefix of the student's own neck inside ``FRSKDNeck``
+#: (``model.neck.neck``); the deployed student has it as ``neck.*``.
+INNER_NECK_PREFIX = 'neck.neck.'
+
 
 class TaskAdapter:
     """The task-specific facts and behaviour of frskd_mm.
@@ -93,9 +97,14 @@ class TaskAdapter:
         raise NotImplementedError
 
     def student_state_dict(self, state_dict: Dict) -> Dict:
-        """Drop the training-only tensors, rename the student's."""
+        """Drop the training-only tensors, rename the student's (the inner
+        neck ``neck.neck.*`` becomes ``neck.*``)."""
         student = {}
         for key, value in state_dict.items():
+            if key.startswith(INNER_NECK_PREFIX):
+                # The student's own neck, wrapped by FRSKDNeck.
+                student['neck.' + key[len(INNER_NECK_PREFIX):]] = value
+                continue
             if key.startswith(self.training_only_prefixes):
                 continue
             for old, new in self.student_renames.items():

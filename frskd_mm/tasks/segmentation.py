@@ -15,7 +15,9 @@ class SegmentationTask(TaskAdapter):
     ``model.decode_head``.
 
     The deployed student is the segmentor with the FRSKD head's nested
-    ``student`` decode head and no neck; the self-teacher (``neck.*``), its
+    ``student`` decode head and the FRSKD neck's inner ``neck`` (``neck.
+    neck.*`` becomes ``neck.*``), or no neck without one; the self-teacher
+    (the rest of ``neck.*``), its
     decoder (``decode_head.teacher.*``) and the distillation modules
     (``decode_head.distill.*``) are training-only.
     """
@@ -40,7 +42,9 @@ class SegmentationTask(TaskAdapter):
 
     def student_model_config(self, model: dict) -> dict:
         head = model.get('decode_head', {})
-        model.pop('neck', None)
+        inner = (model.pop('neck', None) or {}).get('neck')
+        if inner is not None:
+            model['neck'] = inner  # the student's own neck stays
         model['decode_head'] = head['student']
         return model
 

@@ -52,6 +52,12 @@ class FRSKDHook(Hook):
         ramp_type (str): ``'linear'`` or ``'sigmoid'``.
         by_epoch (bool): Count ``warmup`` and ``ramp`` in epochs (fractional
             within an epoch) instead of iterations.
+        epoch_steps (bool): With ``by_epoch``, hold the factor for a whole
+            epoch at the authors' per-epoch value (``segmentation/main.py``
+            of MingiJi/FRSKD): 0 while ``epoch < warmup`` (epochs counted
+            from 0), else the ramp at ``epoch + 1``, so the last epoch of
+            the ramp has weight 1. Defaults to False (the factor grows
+            within each epoch).
         by_ratio (bool): Give ``warmup`` and ``ramp`` as fractions of the
             whole training (``runner.max_iters``), e.g. ``warmup=2/3,
             ramp=1/3`` for the paper's VOC recipe at any schedule length.
@@ -68,6 +74,7 @@ class FRSKDHook(Hook):
                  ramp: float = 0,
                  ramp_type: str = 'linear',
                  by_epoch: bool = False,
+                 epoch_steps: bool = False,
                  by_ratio: bool = False,
                  stop_on_nonfinite: bool = True) -> None:
         if ramp_type not in RAMPS:
@@ -86,7 +93,12 @@ class FRSKDHook(Hook):
         self.warmup = warmup
         self.ramp = ramp
         self.ramp_type = ramp_type
+        if epoch_steps and not by_epoch:
+            raise ValueError('FRSKDHook(epoch_steps=True) holds the factor '
+                             'per epoch: it needs by_epoch=True (warmup and '
+                             'ramp in epochs).')
         self.by_epoch = by_epoch
+        self.epoch_steps = epoch_steps
         self.by_ratio = by_ratio
         self.stop_on_nonfinite = stop_on_nonfinite
         self._losses: List[SelfDistillLoss] = []
@@ -102,6 +114,11 @@ class FRSKDHook(Hook):
         if self.ramp_type == 'linear':
             return t
         return math.exp(-5.0 * (1.0 - t)**2)
+
+    def epoch_scale(self, epoch: int) -> float:
+        """The factor held through epoch ``epoch`` (from 0) with
+        ``epoch_steps``."""
+        return 0.0 if epoch < self.warmup else self.scale_at(epoch + 1)
 
     def before_train(self, runner) -> None:
         model = runner.model.module if is_model_wrapper(
@@ -122,14 +139,17 @@ class FRSKDHook(Hook):
                           runner,
                           batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
-        if self.by_epoch:
-            progress = runner.epoch + batch_idx / max(
-                len(runner.train_dataloader), 1)
-        elif self.by_ratio:
-            progress = runner.iter / max(runner.max_iters, 1)
+        if self.epoch_steps:
+            scale = self.epoch_scale(runner.epoch)
         else:
-            progress = runner.iter
-        scale = self.scale_at(progress)
+            if self.by_epoch:
+                progress = runner.epoch + batch_idx / max(
+                    len(runner.train_dataloader), 1)
+            elif self.by_ratio:
+                progress = runner.iter / max(runner.max_iters, 1)
+            else:
+                progress = runner.iter
+            scale = self.scale_at(progress)
         for loss in self._losses:
             loss.scale = scale
 

@@ -96,6 +96,12 @@ class FRSKDClsHead(ClsHead):
                 backbone's outputs, if known; else the neck's
                 ``in_channels`` stand for them.
         """
+        if neck.neck is not None:
+            raise ValueError(
+                'model.neck.neck is set, but in classification the '
+                "self-teacher reads the backbone's stages and FRSKDClsHead "
+                'pools the last one itself (the deployed student gets '
+                'GlobalAveragePooling). Remove model.neck.neck.')
         if neck.num_classes is None:
             raise ValueError(
                 'model.neck.num_classes is not set, but FRSKDClsHead '

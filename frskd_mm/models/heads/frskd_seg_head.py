@@ -2,12 +2,9 @@
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModule
-from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.models.losses import CrossEntropyLoss
 from mmseg.models.utils import resize
-from mmseg.registry import MODELS as SEG_MODELS
 from mmseg.utils import ConfigType, SampleList
 from torch import Tensor
 
@@ -15,18 +12,9 @@ from frskd_mm.registry import MODELS
 from ..losses.self_distill_loss import SelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures
+from .frskd_seg_head_args import (KD_PIXELS, build_student, check_loss_names,
+                                  parse_teacher)
 from .self_teacher_decoder import SelfTeacherDecoder
-
-_EXAMPLE = (
-    "decode_head=dict(type='FRSKDSegHead', "
-    "student=dict(type='DepthwiseSeparableASPPHead', in_channels=2048, "
-    'in_index=3, channels=512, dilations=(1, 12, 24, 36), '
-    'c1_in_channels=256, c1_channels=48, num_classes=21, ...), '
-    'teacher=dict(in_channels=<width * c_i of the refined level>, '
-    'in_index=0, channels=256), alpha=1.0, beta=50.0, temperature=1.0)')
-
-#: Keys of the ``teacher`` config besides ``in_channels`` and ``in_index``.
-_TEACHER_KEYS = ('channels', 'norm_cfg')
 
 
 @MODELS.register_module()
@@ -35,9 +23,10 @@ class FRSKDSegHead(BaseModule):
 
     The student's decoder is an ordinary MMSegmentation decode head built
     from the nested ``student`` config (FCNHead, ASPPHead,
-    DepthwiseSeparableASPPHead, UPerHead, ...); it reads the backbone
-    features as usual. :meth:`predict` and :meth:`forward` run the student
-    alone, so with the neck in eval mode (which returns the backbone
+    DepthwiseSeparableASPPHead, UPerHead, SegBiFPNHead, ...); it reads the
+    neck's outputs (the backbone's stages, or those of the FRSKD neck's
+    inner neck) as usual. :meth:`predict` and :meth:`forward` run the
+    student alone, so with the neck in eval mode (which returns those
     features untouched) inference costs exactly what the plain student
     costs, and the student's weights (``decode_head.student.*``) are those of
     a plain ``EncoderDecoder`` whose ``decode_head`` is the student config.
@@ -58,17 +47,20 @@ class FRSKDSegHead(BaseModule):
       there are none); it trains the teacher decoder, the self-teacher and
       the backbone;
     - ``loss_kd``: ``alpha * T^2 * KL(p_teacher || p_student)`` per pixel at
-      label resolution, averaged over the valid pixels;
+      label resolution, averaged over the valid pixels, or (``kd_pixels=
+      'all'``, the authors') over every pixel, ignored ones included;
     - ``loss_att``: ``beta * feature_loss(F_1..F_n, T_1..T_n)`` between the
-      backbone features and the refined features.
+      student's features F_i (backbone stages or inner-neck levels) and the
+      refined features.
 
     The last two come from :class:`SelfDistillLoss` (``self.distill``):
     :class:`~frskd_mm.engine.hooks.FRSKDHook` switches on its
     ``stop_target_grad``, which makes it detach the targets (teacher logits
     and refined features), and schedules its weights. Ignored pixels
-    contribute to no term. With a binary student (``out_channels=1``,
-    sigmoid), the teacher also outputs one channel and ``z`` is read as the
-    two-class logits ``(0, z)``.
+    contribute to no term (but to ``loss_kd`` with ``kd_pixels='all'``).
+    With a binary student (``out_channels=1``, sigmoid), the teacher also
+    outputs one channel and ``z`` is read as the two-class logits
+    ``(0, z)``.
 
     Args:
         student (dict): Config of the student's MMSeg decode head (built in
@@ -87,6 +79,11 @@ class FRSKDSegHead(BaseModule):
             transfer, ``dict(type='AttentionTransferLoss')``.
         teacher_loss_weight (float): Weight of ``loss_teacher``.
             Defaults to 1.
+        kd_pixels (str): The pixels ``loss_kd`` averages over: ``'valid'``
+            (label != ``ignore_index``) or ``'all'``. The authors' code
+            sums the per-pixel KL over every pixel of the batch and divides
+            by N*H*W (``segmentation/utils/distill.py``); the paper
+            configs use ``'all'``. Defaults to ``'valid'``.
         init_cfg (dict, optional): Initialisation config. The student keeps
             its own (MMSeg's default for ``conv_seg``).
     """
@@ -99,11 +96,12 @@ class FRSKDSegHead(BaseModule):
                  temperature: float = 1.0,
                  feature_loss: dict = dict(type='AttentionTransferLoss'),
                  teacher_loss_weight: float = 1.0,
+                 kd_pixels: str = 'valid',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.student = _build_student(student)
-        _check_loss_names(self.student)
-        in_channels, self.teacher_in_index, teacher_kwargs = _parse_teacher(
+        self.student = build_student(student)
+        check_loss_names(self.student)
+        in_channels, self.teacher_in_index, teacher_kwargs = parse_teacher(
             teacher)
         self.teacher = SelfTeacherDecoder(
             in_channels,
@@ -113,6 +111,10 @@ class FRSKDSegHead(BaseModule):
             raise ValueError('teacher_loss_weight must be >= 0, got '
                              f'{teacher_loss_weight}.')
         self.teacher_loss_weight = teacher_loss_weight
+        if kd_pixels not in KD_PIXELS:
+            raise ValueError(f'FRSKDSegHead.kd_pixels must be one of '
+                             f'{KD_PIXELS}, got {kd_pixels!r}.')
+        self.kd_pixels = kd_pixels
         self.teacher_loss = CrossEntropyLoss(
             avg_non_ignore=True, loss_weight=teacher_loss_weight)
         self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
@@ -211,7 +213,7 @@ class FRSKDSegHead(BaseModule):
 
         Args:
             inputs (SelfTeacherFeatures): The training-mode output of
-                ``FRSKDNeck``: backbone features F_1..F_n with ``refined``.
+                ``FRSKDNeck``: features F_1..F_n with ``refined``.
             batch_data_samples (list[SegDataSample]): With ``gt_sem_seg``.
             train_cfg (dict, optional): The segmentor's train config
                 (unused, as in MMSeg's decode heads).
@@ -267,7 +269,7 @@ class FRSKDSegHead(BaseModule):
                 teacher_logits,
                 student_feats,
                 refined_feats,
-                valid_mask=valid))
+                valid_mask=valid if self.kd_pixels == 'valid' else None))
         return losses
 
     def _class_logits(self, logits: Tensor, size: torch.Size) -> Tensor:
@@ -308,88 +310,3 @@ class FRSKDSegHead(BaseModule):
                 f'teacher=dict(in_channels={int(x.shape[1])}, in_index={i}, '
                 '...).')
         return x
-
-
-def _build_student(cfg) -> BaseDecodeHead:
-    """Build and check the nested student decode head."""
-    if not isinstance(cfg, dict):
-        raise TypeError(
-            'FRSKDSegHead needs the student decode head as a nested config '
-            f'dict, got student={cfg!r}. Write e.g. {_EXAMPLE}.')
-    head_type = cfg.get('type')
-    if head_type is None:
-        raise ValueError(
-            'FRSKDSegHead.student has no `type`; it must be the config of '
-            f'an MMSegmentation decode head, e.g. {_EXAMPLE}.')
-    name = head_type if isinstance(head_type, str) else getattr(
-        head_type, '__name__', repr(head_type))
-    cls = SEG_MODELS.get(head_type) if isinstance(head_type,
-                                                  str) else head_type
-    if cls is None:
-        raise ValueError(
-            f'FRSKDSegHead.student type {name!r} is not in MMSegmentation\'s '
-            "MODELS registry. Use an MMSeg decode head such as 'FCNHead', "
-            "'ASPPHead', 'DepthwiseSeparableASPPHead' or 'UPerHead' (or "
-            f'register yours in mmseg.registry.MODELS), e.g. {_EXAMPLE}.')
-    if not (isinstance(cls, type) and issubclass(cls, BaseDecodeHead)):
-        raise TypeError(
-            f'FRSKDSegHead.student type {name!r} is not an MMSegmentation '
-            'decode head (a subclass of mmseg BaseDecodeHead that outputs '
-            'per-pixel logits); FRSKD cannot distil into it. Put the plain '
-            f'decode head config there, e.g. {_EXAMPLE}.')
-    cfg = cfg.copy()
-    cfg.setdefault('_scope_', 'mmseg')
-    try:
-        return SEG_MODELS.build(cfg)
-    except Exception as e:
-        msg = (f'FRSKDSegHead could not build its student decode head '
-               f'{name!r}: {e}')
-        try:
-            err = type(e)(msg)
-        except Exception:  # noqa: BLE001 - exotic exception signatures
-            raise RuntimeError(msg) from e
-        raise err from e
-
-
-def _check_loss_names(student: BaseDecodeHead) -> None:
-    """The student's loss names must not hide the FRSKD terms."""
-    losses = student.loss_decode
-    if not isinstance(losses, nn.ModuleList):
-        losses = [losses]
-    names = {getattr(loss, 'loss_name', None) for loss in losses}
-    clash = sorted(names & {'loss_teacher', 'loss_kd', 'loss_att'})
-    if clash:
-        raise ValueError(
-            f'The student decode head names its loss(es) {clash}, which '
-            'FRSKDSegHead uses for its own terms; choose another loss_name '
-            '(e.g. the default loss_ce).')
-
-
-def _parse_teacher(cfg) -> Tuple[int, int, dict]:
-    """Split the ``teacher`` config into (in_channels, in_index, kwargs)."""
-    if not isinstance(cfg, dict) or 'in_channels' not in cfg:
-        raise TypeError(
-            'FRSKDSegHead needs teacher=dict(in_channels=<width * c_i of '
-            'the refined level>, in_index=0, channels=256) for its teacher '
-            f'decoder, got teacher={cfg!r}. Full example: {_EXAMPLE}.')
-    cfg = dict(cfg)
-    in_channels = cfg.pop('in_channels')
-    in_index = cfg.pop('in_index', 0)
-    unknown = sorted(set(cfg) - set(_TEACHER_KEYS))
-    if unknown:
-        raise TypeError(
-            f'Unknown key(s) {unknown} in FRSKDSegHead.teacher; it takes '
-            f"in_channels, in_index, {', '.join(_TEACHER_KEYS)}.")
-    if not isinstance(in_index, int) or isinstance(in_index, bool):
-        raise TypeError('FRSKDSegHead teacher in_index must be an int (the '
-                        f'refined level to decode), got {in_index!r}.')
-    if isinstance(in_channels, (list, tuple)):
-        n = len(in_channels)
-        if not -n <= in_index < n:
-            raise ValueError(
-                f'FRSKDSegHead teacher in_index={in_index} is out of range '
-                f'for the {n} refined levels with widths {list(in_channels)};'
-                ' use 0 (the finest level, as the authors do) to '
-                f'{n - 1}.')
-        in_channels = in_channels[in_index]
-    return in_channels, in_index, cfg

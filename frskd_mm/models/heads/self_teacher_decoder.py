@@ -1,5 +1,5 @@
 """The self-teacher's light segmentation decoder (FRSKD, Ji et al., 2021)."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -15,8 +15,11 @@ class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
     """Per-pixel classifier of the self-teacher on one refined level.
 
     As in the authors' segmentation code: ``conv3x3 (in_channels ->
-    channels, no bias) -> norm -> ReLU`` (an mmcv ``ConvModule``, ``conv``)
-    then ``conv3x3 (channels -> out_channels)`` (``cls``). It runs only in
+    channels) -> norm -> ReLU`` (an mmcv ``ConvModule``, ``conv``) then
+    ``conv3x3 (channels -> out_channels)`` (``cls``). The authors' first
+    conv has a bias before its BN (``bias=True``) and their BN uses
+    ``eps=1e-4, momentum=0.997``; the defaults here (no bias before a norm,
+    BN defaults) are ours. It runs only in
     training (it is part of the self-teacher and is dropped from the
     exported student).
 
@@ -28,13 +31,16 @@ class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
         norm_cfg (dict, optional): Norm layer config (mmcv), e.g.
             ``dict(type='BN')`` or ``dict(type='SyncBN')``; None gives the
             first conv a bias and no norm. Defaults to BN.
+        bias (bool | str): Bias of the first conv: ``'auto'`` (only
+            without a norm) or a bool. Defaults to ``'auto'``.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
                  channels: int = 256,
-                 norm_cfg: Optional[dict] = BN) -> None:
+                 norm_cfg: Optional[dict] = BN,
+                 bias: Union[bool, str] = 'auto') -> None:
         super().__init__()
         for name, value in (('in_channels', in_channels),
                             ('channels', channels), ('out_channels',
@@ -46,12 +52,12 @@ class SelfTeacherDecoder(LegacyKeysMixin, nn.Module):
         self.in_channels = in_channels
         self.channels = channels
         self.out_channels = out_channels
-        # bias='auto': a bias only without a norm, as before.
         self.conv = ConvModule(
             in_channels,
             channels,
             3,
             padding=1,
+            bias=bias,
             conv_cfg=TORCH_INIT_CONV,
             norm_cfg=norm_cfg)
         self.cls = nn.Conv2d(channels, out_channels, 3, padding=1)

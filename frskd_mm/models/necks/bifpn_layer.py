@@ -5,10 +5,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from frskd_mm.registry import MODELS
 from ..utils import LegacyKeysMixin, conv_module_key_map
 from .fusion import FusionNode, Resample, conv1x1_norm_relu
 
 
+@MODELS.register_module()
 class BiFPNLayer(LegacyKeysMixin, nn.Module):
     """Top-down path P and bottom-up path T over n levels (FRSKD, Sec. 3.1).
 

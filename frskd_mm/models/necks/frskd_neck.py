@@ -8,32 +8,49 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
-from .bifpn_layer import BiFPNLayer
+from .bifpn_layer import BiFPNLayer  # noqa: F401 - registers the default
 from .grad_scale import scale_grad
 from .self_teacher_features import SelfTeacherFeatures
 
 
 @MODELS.register_module()
 class FRSKDNeck(BaseModule):
-    """The self-teacher: refines the student's stage features F_1..F_n.
+    """The self-teacher: refines the student's features F_1..F_n.
 
-    Lateral 1x1 convs widen each level to ``d_i = width * c_i`` channels,
-    then ``num_layers`` BiFPN-style layers (see :class:`BiFPNLayer`) produce
-    refined features T_1..T_n. With ``num_classes`` set, global average
-    pooling and a linear layer on T_n give the teacher's logits.
+    F_1..F_n are the backbone's stages, or, with an inner ``neck``, that
+    neck's outputs (e.g. an FPN's levels, as the authors' segmentation
+    teacher refines their decoder's P2-P7). ``num_layers`` layers of
+    ``layer_cfg`` produce refined features T_1..T_n with ``d_i = width *
+    c_i`` channels; the first layer's lateral convs widen F_i to d_i. With
+    ``num_classes`` set, global average pooling and a linear layer on T_n
+    give the teacher's logits.
 
     In training mode the neck returns :class:`SelfTeacherFeatures` (the
     untouched student features with the teacher's outputs attached); in eval
-    mode the teacher does not run at all and the backbone features pass
-    through, so inference costs exactly what the student alone costs.
+    mode the teacher does not run at all: the backbone features (or the
+    inner neck's outputs) pass through, so inference costs exactly what the
+    student alone costs.
 
     Args:
-        in_channels (Sequence[int]): c_1..c_n, the channels of the backbone
-            stages in the order the backbone returns them (n >= 2). Set the
-            backbone's ``out_indices`` to all of these stages.
+        in_channels (Sequence[int]): c_1..c_n, the channels of the features
+            the self-teacher refines (n >= 2), in their order: the backbone
+            stages (set the backbone's ``out_indices`` to all of them) or,
+            with ``neck``, that neck's output levels.
         width (int): Width multiplier w of the self-teacher. Defaults to 2.
-        depth (int): Separable convolutions per fusion block. Defaults to 2.
+        depth (int): Separable convolutions per fusion block of the default
+            layer (:class:`BiFPNLayer`). Defaults to 2.
         num_layers (int): Number of stacked BiFPN layers. Defaults to 1.
+        neck (dict, optional): The student's own neck, e.g.
+            ``dict(type='FPN', ...)``, built in the config's scope. It runs
+            in training and inference and is part of the deployed student
+            (exported as ``model.neck``); the self-teacher refines its
+            outputs. None (the default) refines the backbone's stages.
+        layer_cfg (dict, optional): The self-teacher's layer: a registered
+            type taking ``in_channels``, ``out_channels`` (lists),
+            ``with_lateral``, ``bottom_up`` and ``norm_cfg``, plus its own
+            keys. Defaults to ``dict(type='BiFPNLayer', depth=depth)``, the
+            classification teacher; ``dict(type='SegBiFPNLayer')`` is the
+            authors' segmentation teacher layer (one width, ``width=1``).
         num_classes (int, optional): Classes of the teacher's classifier;
             None builds no classifier. Defaults to None.
         last_layer_top_down_only (bool): Give the last layer no bottom-up
@@ -67,6 +84,8 @@ class FRSKDNeck(BaseModule):
                  width: int = 2,
                  depth: int = 2,
                  num_layers: int = 1,
+                 neck: Optional[dict] = None,
+                 layer_cfg: Optional[dict] = None,
                  num_classes: Optional[int] = None,
                  last_layer_top_down_only: bool = False,
                  channels_last: bool = True,
@@ -80,7 +99,8 @@ class FRSKDNeck(BaseModule):
                 isinstance(c, int) and c > 0 for c in in_channels):
             raise ValueError(
                 'FRSKDNeck.in_channels must list the channels of >= 2 '
-                f'backbone stages as positive ints, got {in_channels}.')
+                'levels (backbone stages, or the inner neck\'s outputs) as '
+                f'positive ints, got {in_channels}.')
         if width < 1 or depth < 1 or num_layers < 1:
             raise ValueError('width, depth and num_layers must be >= 1, got '
                              f'{width}, {depth}, {num_layers}.')
@@ -93,11 +113,14 @@ class FRSKDNeck(BaseModule):
         self.out_channels = [width * c for c in in_channels]
         self.num_classes = num_classes
         self.eval_teacher = eval_teacher
+        self.neck = _build_inner_neck(neck)
+        if layer_cfg is None:
+            layer_cfg = dict(type='BiFPNLayer', depth=depth)
         self.layers = nn.ModuleList(
-            BiFPNLayer(
-                in_channels if i == 0 else self.out_channels,
-                self.out_channels,
-                depth,
+            _build_layer(
+                layer_cfg,
+                in_channels=in_channels if i == 0 else self.out_channels,
+                out_channels=self.out_channels,
                 with_lateral=i == 0,
                 bottom_up=not (last_layer_top_down_only and i == num_layers -
                                1),
@@ -106,20 +129,37 @@ class FRSKDNeck(BaseModule):
             if num_classes else None
         self.memory_format = torch.channels_last if channels_last \
             else torch.contiguous_format
-        self.to(memory_format=self.memory_format)
+        # The teacher only: the inner neck keeps the student's layout.
+        self.layers.to(memory_format=self.memory_format)
         self._inputs_checked = False
+
+    def student_features(self, inputs: Tuple[Tensor,
+                                             ...]) -> Tuple[Tensor, ...]:
+        """F_1..F_n: the inner neck's outputs, or ``inputs`` without one.
+
+        Args:
+            inputs (tuple[Tensor]): The backbone's outputs.
+
+        Returns:
+            tuple[Tensor]: Level i of shape (N, c_i, H_i, W_i).
+        """
+        if self.neck is None:
+            return inputs
+        return tuple(self.neck(inputs))
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         """Args:
-            inputs (tuple[Tensor]): F_1..F_n from the backbone, level i of
-                shape (N, c_i, H_i, W_i).
+            inputs (tuple[Tensor]): The backbone's outputs: F_1..F_n, level
+                i of shape (N, c_i, H_i, W_i), or the inner neck's inputs.
 
         Returns:
-            tuple[Tensor]: In eval mode, ``inputs`` unchanged (unless
-            ``eval_teacher``). In training mode, :class:`SelfTeacherFeatures`
-            with ``refined`` T_1..T_n (level i of shape (N, d_i, H_i, W_i))
-            and ``teacher_logits`` (N, num_classes) or None.
+            tuple[Tensor]: In eval mode, F_1..F_n (``inputs`` unchanged
+            without an inner neck), unless ``eval_teacher``. In training
+            mode, :class:`SelfTeacherFeatures` of F_1..F_n with ``refined``
+            T_1..T_n (level i of shape (N, d_i, H_i, W_i)) and
+            ``teacher_logits`` (N, num_classes) or None.
         """
+        inputs = self.student_features(inputs)
         if not self.training and not self.eval_teacher:
             return inputs
         if not self._inputs_checked:
@@ -136,28 +176,76 @@ class FRSKDNeck(BaseModule):
         return SelfTeacherFeatures(inputs, feats, logits)
 
     def check_inputs(self, inputs: Tuple[Tensor, ...]) -> None:
-        """Raise, naming the config keys, unless ``inputs`` are n stage maps
-        with the configured ``in_channels``.
+        """Raise, naming the config keys, unless ``inputs`` are n maps with
+        the configured ``in_channels``.
 
         Args:
-            inputs (tuple[Tensor]): The backbone's outputs.
+            inputs (tuple[Tensor]): F_1..F_n, the backbone's outputs (or the
+                inner neck's, see :meth:`student_features`).
         """
+        if self.neck is None:
+            source, levels = 'the backbone', 'the backbone stage channels'
+            fix = ('Set model.backbone.out_indices to every stage the '
+                   'self-teacher refines, or fix model.neck.in_channels.')
+        else:
+            levels = "the inner neck's output channels"
+            source = ('the inner neck model.neck.neck '
+                      f'({type(self.neck).__name__})')
+            fix = ('Set model.neck.in_channels to the channels of every '
+                   'level the inner neck returns.')
         if not isinstance(inputs, (tuple, list)):
-            raise TypeError('FRSKDNeck expects the tuple of stage features '
-                            f'from the backbone, got {type(inputs).__name__}.')
+            raise TypeError(f'FRSKDNeck expects a tuple of feature maps from '
+                            f'{source}, got {type(inputs).__name__}.')
+        channels = [int(f.shape[1]) if f.dim() > 1 else None for f in inputs]
         if len(inputs) != len(self.in_channels):
             raise ValueError(
                 f'FRSKDNeck was configured for {len(self.in_channels)} '
-                f'levels (in_channels={self.in_channels}) but the backbone '
-                f'returned {len(inputs)} feature maps '
-                f'{[int(f.shape[1]) for f in inputs]}. Set '
-                'model.backbone.out_indices to every stage the self-teacher '
-                'refines, or fix model.neck.in_channels.')
+                f'levels (in_channels={self.in_channels}) but {source} '
+                f'returned {len(inputs)} feature maps {channels}. {fix}')
         for i, (x, c) in enumerate(zip(inputs, self.in_channels)):
             if x.dim() != 4 or x.shape[1] != c:
                 raise ValueError(
-                    f'FRSKDNeck level {i}: expected {c} channels from the '
-                    f'backbone, got a tensor of shape {tuple(x.shape)}. '
-                    'model.neck.in_channels must equal the backbone stage '
-                    f'channels {[int(f.shape[1]) for f in inputs]}.')
+                    f'FRSKDNeck level {i}: expected {c} channels from '
+                    f'{source}, got a tensor of shape {tuple(x.shape)}. '
+                    f'model.neck.in_channels must equal {levels} '
+                    f'{channels}.')
         self._inputs_checked = True
+
+
+def _build_inner_neck(cfg: Optional[dict]) -> Optional[nn.Module]:
+    """Build the student's own neck (None: the backbone feeds the head)."""
+    if cfg is None:
+        return None
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(
+            'FRSKDNeck.neck must be the config dict of the student\'s own '
+            "neck, e.g. neck=dict(type='FRSKDNeck', neck=dict(type='FPN', "
+            'in_channels=[256, 512, 1024, 2048], out_channels=256, '
+            f'num_outs=4), in_channels=[256] * 4, ...), got {cfg!r}.')
+    if _cfg_type_name(cfg) == 'FRSKDNeck':
+        raise ValueError('FRSKDNeck.neck is an FRSKDNeck: wrap the '
+                         "student's own neck, not another self-teacher.")
+    return MODELS.build(cfg)
+
+
+def _build_layer(cfg: dict, **kwargs) -> nn.Module:
+    """Build one self-teacher layer from ``layer_cfg`` and the neck's
+    arguments."""
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(
+            'FRSKDNeck.layer_cfg must be a config dict with a type, e.g. '
+            "dict(type='BiFPNLayer', depth=2) or dict(type='SegBiFPNLayer')"
+            f', got {cfg!r}.')
+    clash = sorted(set(cfg) & set(kwargs))
+    if clash:
+        raise ValueError(
+            f'FRSKDNeck.layer_cfg sets {clash}, which FRSKDNeck sets for '
+            'each layer itself (from in_channels, width, num_layers, '
+            'last_layer_top_down_only and norm_cfg); remove them.')
+    return MODELS.build(dict(cfg, **kwargs))
+
+
+def _cfg_type_name(cfg: dict) -> str:
+    t = cfg.get('type')
+    return t.split('.')[-1] if isinstance(t, str) else getattr(
+        t, '__name__', '')

@@ -136,6 +136,37 @@ def test_by_epoch_uses_fractional_epochs(build_frskd):
     assert model.head.distill.scale == pytest.approx(0.75)
 
 
+def test_epoch_steps_hold_the_authors_per_epoch_factor(build_frskd):
+    """MingiJi/FRSKD segmentation/main.py: 0 for epochs 0..39, then
+    exp(-5 (1 - (epoch + 1 - 40) / 20)^2), constant through each epoch."""
+    model = build_frskd()
+    hook = FRSKDHook(
+        warmup=40,
+        ramp=20,
+        ramp_type='sigmoid',
+        by_epoch=True,
+        epoch_steps=True)
+    hook.before_train(_Runner(model))
+    seen = {}
+    for epoch in (0, 39, 40, 41, 50, 58, 59):
+        for batch_idx in (0, 9):
+            runner = _Runner(model, epoch=epoch, loader_len=10)
+            hook.before_train_iter(runner, batch_idx=batch_idx)
+            seen.setdefault(epoch, set()).add(model.head.distill.scale)
+    assert all(len(v) == 1 for v in seen.values())
+    seen = {e: v.pop() for e, v in seen.items()}
+    assert seen[0] == seen[39] == 0.0
+    for epoch in (40, 41, 50, 58):
+        t = (epoch + 1 - 40) / 20
+        assert seen[epoch] == pytest.approx(math.exp(-5.0 * (1 - t)**2))
+    assert seen[59] == 1.0
+
+
+def test_epoch_steps_need_by_epoch():
+    with pytest.raises(ValueError, match='needs by_epoch=True'):
+        FRSKDHook(warmup=40, ramp=20, epoch_steps=True)
+
+
 def test_model_without_frskd_head_is_refused():
     with pytest.raises(RuntimeError, match='no FRSKD head'):
         FRSKDHook().before_train(_Runner(torch.nn.Linear(2, 2)))

@@ -47,8 +47,22 @@ def modules_of(model: nn.Module, types: Tuple[type, ...]) -> List[str]:
 
 
 def self_teacher_modules(model: nn.Module) -> List[str]:
-    """Names of the self-teacher's modules (necks, teacher decoders)."""
-    return modules_of(model, (FRSKDNeck, SelfTeacherDecoder))
+    """Names of the self-teacher's modules (FRSKD necks, teacher decoders).
+
+    An FRSKD neck that wraps the student's own neck contributes its other
+    children only: the inner neck (``<neck>.neck``) is the student's.
+    """
+    names = []
+    for name in modules_of(model, (FRSKDNeck, SelfTeacherDecoder)):
+        module = model.get_submodule(name)
+        if isinstance(module, FRSKDNeck) and module.neck is not None:
+            names += [
+                f'{name}.{child}' for child, _ in module.named_children()
+                if child != 'neck'
+            ]
+        else:
+            names.append(name)
+    return names
 
 
 def is_frskd(model: nn.Module) -> bool:
@@ -151,6 +165,12 @@ def modes(model: nn.Module, train: bool, off: Sequence[nn.Module] = ()):
     model.train(train)
     for m in off:
         m.eval()
+    if off:
+        # An FRSKD neck in eval mode passes its inputs (or its inner neck's
+        # outputs, the inner neck left in ``train`` mode) through.
+        for m in model.modules():
+            if isinstance(m, FRSKDNeck):
+                m.training = False
     try:
         yield
     finally:
@@ -183,8 +203,9 @@ class SelfTeacher(nn.Module):
 
 def self_teacher_flops(model: nn.Module, x: torch.Tensor,
                        per: int) -> Optional[Dict[str, Any]]:
-    """FLOPs of the self-teacher in train mode on the backbone's features
-    of ``x`` (eval mode), or None for a model without FRSKD neck.
+    """FLOPs of the self-teacher in train mode on the features it refines
+    (the backbone's, or its inner neck's, of ``x``, eval mode), or None for
+    a model without FRSKD neck.
 
     The teacher decoder reads the refined level given by the
     ``teacher_in_index`` of the module that holds it (0 if absent).
@@ -201,10 +222,11 @@ def self_teacher_flops(model: nn.Module, x: torch.Tensor,
         decoder = model.get_submodule(decoders[0])
         owner = model.get_submodule(decoders[0].rpartition('.')[0])
         index = getattr(owner, 'teacher_in_index', 0)
+    neck = model.get_submodule(necks[0])
     with modes(model, train=False), torch.no_grad():
-        feats = model.backbone(x)
-    wrapper = copy.deepcopy(
-        SelfTeacher(model.get_submodule(necks[0]), decoder, index)).train()
+        feats = neck.student_features(model.backbone(x))
+    wrapper = copy.deepcopy(SelfTeacher(neck, decoder, index)).train()
+    wrapper.neck.neck = None  # the inner neck ran above: it is the student's
     return count_flops(wrapper, tuple(feats), per)
 
 

@@ -1,8 +1,9 @@
 """Student vs self-teacher attention maps: the paper's qualitative evidence.
 
-For each image this runs the student backbone (features F_1..F_n) and the
-self-teacher (:class:`~frskd_mm.models.necks.FRSKDNeck`, refined features
-T_1..T_n) of a trained FRSKD model, and draws, per level, the spatial
+For each image this runs the student (features F_1..F_n: the backbone's
+stages, or the outputs of the student's own neck that the FRSKD neck wraps)
+and the self-teacher (:class:`~frskd_mm.models.necks.FRSKDNeck`, refined
+features T_1..T_n) of a trained FRSKD model, and draws, per level, the spatial
 attention map of F_i (what the student attends to) next to that of T_i (the
 target that attention transfer pulls it towards). The maps are
 :func:`frskd_mm.models.losses.spatial_attention`, the very quantity the

@@ -65,12 +65,28 @@ def _twins(scope, model):
         init_default_scope('mmpretrain')  # as conftest left it
 
 
+# The self-teacher on top of the student's own FPN neck.
+SEG_FPN_MODEL = copy.deepcopy(SEG_MODEL)
+SEG_FPN_MODEL['neck'] = dict(
+    type='FRSKDNeck',
+    neck=dict(
+        type='FPN',
+        in_channels=[16, 32, 64, 128],
+        out_channels=16,
+        num_outs=4,
+        norm_cfg=NORM),
+    in_channels=[16] * 4,
+    width=2,
+    last_layer_top_down_only=True)
+SEG_FPN_MODEL['decode_head']['student'].update(in_channels=16, in_index=0)
+
 TWINS = {
     'cls': ('mmpretrain', frskd_classifier_cfg(num_classes=5), 32),
     'cls_fitnet':
     ('mmpretrain', frskd_classifier_cfg(num_classes=5,
                                         feature_loss=FITNET), 32),
     'seg': ('mmseg', SEG_MODEL, 48),
+    'seg_fpn': ('mmseg', SEG_FPN_MODEL, 48),
 }
 
 
@@ -95,10 +111,14 @@ def test_parameter_roles_sum_to_the_total(twins):
             params['distill_only'] + params['other_training_only'])
     params = count_parameters(frskd)
     teacher = _numel(frskd.neck)
-    if name == 'seg':
+    if name == 'seg_fpn':
+        # The wrapped FPN is the student's (the baseline has it as neck).
+        assert _numel(frskd.neck.neck) == _numel(base.neck) > 0
+        teacher -= _numel(frskd.neck.neck)
+    if name.startswith('seg'):
         teacher += _numel(frskd.decode_head.teacher)
     assert params['self_teacher'] == teacher > 0
-    head = frskd.decode_head if name == 'seg' else frskd.head
+    head = frskd.decode_head if name.startswith('seg') else frskd.head
     assert params['distill_only'] == _numel(head.distill)
     assert (params['distill_only'] > 0) == (name == 'cls_fitnet')
     # The student is exactly the baseline model.
@@ -114,7 +134,13 @@ def test_deployed_frskd_costs_what_its_baseline_costs(twins):
         a['params']['student'] == b['params']['total']
     assert a['flops']['self_teacher'] > 0 == b['flops']['self_teacher']
     assert a['flops']['student_train'] >= a['flops']['deployed']
-    expected = ['neck', 'decode_head.teacher'] if name == 'seg' else ['neck']
+    # With the self-teacher off, the FRSKD model trains what the baseline
+    # trains.
+    assert a['flops']['student_train'] == b['flops']['student_train']
+    expected = {
+        'seg': ['neck', 'decode_head.teacher'],
+        'seg_fpn': ['neck.layers', 'decode_head.teacher'],
+    }.get(name, ['neck'])
     assert a['flops']['self_teacher_modules'] == expected
     assert b['flops']['self_teacher_modules'] == []
     # The analysis leaves the modes as they were.

@@ -249,3 +249,52 @@ def test_segmentation_config(fixture):
     img = imread(out)
     assert img.shape[:2] == (2 * 30, 9 * 30)
     assert img[..., :3].reshape(-1, 3).std(0).max() > 0.1
+
+
+def test_features_of_a_self_teacher_on_top_of_an_fpn():
+    """F_i are the student's FPN levels; nothing of the model changes."""
+    model_cfg = dict(
+        type='EncoderDecoder',
+        backbone=dict(
+            type='ResNetV1c',
+            depth=18,
+            base_channels=16,
+            stem_channels=16,
+            out_indices=(0, 1, 2, 3)),
+        neck=dict(
+            type='FRSKDNeck',
+            neck=dict(
+                type='FPN',
+                in_channels=[16, 32, 64, 128],
+                out_channels=16,
+                num_outs=4),
+            in_channels=[16] * 4,
+            last_layer_top_down_only=True),
+        decode_head=dict(
+            type='FRSKDSegHead',
+            student=dict(
+                type='FCNHead',
+                in_channels=16,
+                in_index=0,
+                channels=16,
+                num_convs=1,
+                num_classes=3),
+            teacher=dict(in_channels=32, in_index=0, channels=16)),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = init_model(
+            Config(dict(default_scope='mmseg', model=model_cfg)), seed=0)
+    model.eval()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.randn(2, 3, 64, 64)
+    student, refined = frskd_features(model, x)
+    with torch.no_grad():
+        expected = model.neck.neck(model.backbone(x))
+    assert len(student) == len(refined) == 4
+    for a, b in zip(student, expected):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert [t.shape[1] for t in refined] == [32] * 4
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], rtol=0, atol=0)
+    assert not model.neck.training and not model.neck.neck.training

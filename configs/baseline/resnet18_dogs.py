@@ -13,7 +13,12 @@ custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
 data_root = 'data/dogs'
 
-model = dict(head=dict(num_classes=120, topk=(1, )))
+# MMPretrain's ResNets zero-initialise the last BN of every residual block
+# by default; the FRSKD authors' ResNets (their
+# classification/models/resnet.py) do not.
+model = dict(
+    backbone=dict(zero_init_residual=False),
+    head=dict(num_classes=120, topk=(1, )))
 data_preprocessor = dict(num_classes=120)
 
 train_dataloader = dict(dataset=dict(data_root=data_root))

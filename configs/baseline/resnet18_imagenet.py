@@ -15,6 +15,11 @@ _base_ = [
 # inherits this config (see configs/_base_/frskd_runtime.py).
 custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
+# MMPretrain's ResNets zero-initialise the last BN of every residual block
+# by default; the FRSKD authors' ResNets (their
+# classification/models/resnet.py) do not.
+model = dict(backbone=dict(zero_init_residual=False))
+
 param_scheduler = dict(milestones=[30, 60])
 train_cfg = dict(max_epochs=90)
 

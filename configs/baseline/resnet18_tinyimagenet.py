@@ -10,7 +10,11 @@ _base_ = [
 
 custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
-model = dict(head=dict(num_classes=200))
+# MMPretrain's ResNets zero-initialise the last BN of every residual block
+# by default; the FRSKD authors' ResNets (their
+# classification/models/resnet.py) do not.
+model = dict(
+    backbone=dict(zero_init_residual=False), head=dict(num_classes=200))
 
 default_hooks = dict(
     logger=dict(interval=50),

@@ -9,9 +9,14 @@ custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
 model = dict(
     type='ImageClassifier',
-    # Stage channels 32/64/128.
+    # Stage channels 32/64/128; the FRSKD authors' block (no BN before a
+    # block's first ReLU, see WideResNetCIFAR).
     backbone=dict(
-        type='WideResNetCIFAR', depth=16, widen_factor=2, out_indices=(2, )),
+        type='WideResNetCIFAR',
+        depth=16,
+        widen_factor=2,
+        out_indices=(2, ),
+        block='authors'),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

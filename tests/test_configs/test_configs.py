@@ -217,6 +217,50 @@ def test_frskd_config_follows_the_paper(name):
         assert head.loss.use_soft
 
 
+# The FRSKD authors' CIFAR normalisation (their classification/dataset.py):
+# CIFAR-10 statistics of [0, 1] images, here in 0-255 units.
+AUTHORS_CIFAR_MEAN = [0.4914 * 255, 0.4822 * 255, 0.4465 * 255]
+AUTHORS_CIFAR_STD = [0.2023 * 255, 0.1994 * 255, 0.2010 * 255]
+
+
+@pytest.mark.parametrize('name', sorted(PAPER))
+def test_paper_backbone_and_normalisation_are_the_authors(name):
+    """The authors' WRN block; ResNets without MMPretrain's zero-initialised
+    last BN per residual block (their resnet.py does not zero-init); CIFAR
+    normalised with their CIFAR-10 statistics. The baseline twin has the
+    same (test_frskd_twin_differs_only_by_frskd)."""
+    cfg = load(osp.join(CONFIG_DIR, 'frskd', f'{name}.py'))
+    backbone = cfg.model.backbone
+    if backbone.type == 'WideResNetCIFAR':
+        assert backbone.block == 'authors'
+    else:
+        assert backbone.type in ('ResNet', 'ResNet_CIFAR')
+        assert backbone.zero_init_residual is False
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            model = MODELS.build(backbone)
+        model.init_weights()
+        last_norms = [
+            m.norm2.weight for layer in model.res_layers
+            for m in getattr(model, layer)
+        ]
+        assert all(torch.equal(w, torch.ones_like(w)) for w in last_norms)
+    if cfg.train_dataloader.dataset.type == 'LocalCIFAR100':
+        assert cfg.data_preprocessor.mean == pytest.approx(AUTHORS_CIFAR_MEAN)
+        assert cfg.data_preprocessor.std == pytest.approx(AUTHORS_CIFAR_STD)
+
+
+@pytest.mark.parametrize(
+    'path',
+    sorted(glob.glob(osp.join(CONFIG_DIR, 'demo', '*wrn16_2_digits.py'))),
+    ids=config_id)
+def test_demo_keeps_the_preact_block(path):
+    """The README's demo numbers were measured with the standard
+    pre-activation WRN block and the digits' own statistics."""
+    cfg = load(path)
+    assert cfg.model.backbone.block == 'preact'
+    assert cfg.data_preprocessor.mean == [77.8] * 3
+
+
 def _config_types(node):
     if isinstance(node, dict):
         if isinstance(node.get('type'), str):

@@ -6,4 +6,5 @@ __all__ = ['FRSKDClsHead', 'SelfTeacherDecoder']
 
 if package_available('mmseg'):  # the segmentation head needs MMSegmentation
     from .frskd_seg_head import FRSKDSegHead  # noqa: F401
-    __all__.append('FRSKDSegHead')
+    from .seg_bifpn_head import SegBiFPNHead  # noqa: F401
+    __all__ += ['FRSKDSegHead', 'SegBiFPNHead']

@@ -1,3 +1,4 @@
+from .tapped_efficientnet import TappedEfficientNet
 from .wide_resnet_cifar import WideResNetCIFAR
 
-__all__ = ['WideResNetCIFAR']
+__all__ = ['TappedEfficientNet', 'WideResNetCIFAR']

@@ -1,0 +1,139 @@
+"""MMPretrain's EfficientNet tapped after single blocks, as the authors'
+FRSKD segmentation code taps its EfficientNet (Ji et al., CVPR 2021;
+``segmentation/utils/efficientdet.py``)."""
+from typing import List, Sequence, Tuple
+
+from mmengine.model import Sequential
+from mmpretrain.models.backbones import EfficientNet
+from torch import Tensor
+
+from frskd_mm.registry import MODELS
+
+#: A tap: (index in ``self.layers``, block index inside that layer).
+Tap = Tuple[int, int]
+
+
+@MODELS.register_module()
+class TappedEfficientNet(EfficientNet):
+    """EfficientNet returning the outputs of chosen blocks.
+
+    ``out_blocks`` names blocks as ``(layer, block)``: ``layer`` indexes
+    MMPretrain's ``self.layers`` (0 is the stem, 1..5 the block stages,
+    6 the 1x1 head conv) and ``block`` the block inside that layer
+    (negative counts from its end). The default taps are the authors': the
+    first block with 24, 40 and 80 channels and the last (320-channel)
+    block, at strides 4, 8, 16 and 32. Their EfficientDet slices
+    ``efficientnet_pytorch``'s block list (16 blocks for B0, repeats
+    ``[1, 2, 2, 3, 3, 4, 1]``; 23 for B1, repeats ``ceil(1.1 r)`` = ``[2,
+    3, 3, 4, 4, 5, 2]``) after blocks 1, 3, 5, 15 (B0) and 2, 5, 8, 22
+    (B1): those are the same blocks (``layers.2.0``, ``layers.3.0``,
+    ``layers.4.0``, ``layers.5.-1``), and MMPretrain builds the blocks in
+    the same order with the same shapes. The second block of the 24-, 40-
+    and 80-channel stages runs on the way to the next tap.
+
+    The layers after the last tap (by default the 1x1 conv to 1280
+    channels, which the authors never use), and the blocks after it in its
+    layer, are not kept, and the forward stops at the last tap. The
+    parameter names are MMPretrain's, so an MMPretrain ImageNet checkpoint
+    loads with ``init_cfg=dict(type='Pretrained', checkpoint=...,
+    prefix='backbone.')``; that load is not strict and skips the removed
+    layers' keys (by default ``layers.6.conv.weight`` and ``layers.6.bn.*``;
+    the checkpoint's ``head.*`` lies outside the prefix).
+
+    Differences from the authors' backbone that are not reproduced: their
+    stem is ``conv -> BN`` without the Swish (their ``layer0`` leaves out
+    ``efficientnet_pytorch``'s ``_swish``); their BatchNorm momentum is
+    0.01 (set ``norm_cfg=dict(type='BN', eps=1e-3, momentum=0.01)`` to
+    match it); ``efficientnet_pytorch`` pads with the 'same' padding of the
+    arch's nominal resolution (224 for B0, 240 for B1) whatever the input
+    size, which for B1 on sizes divisible by 32 differs from MMPretrain's
+    padding in one conv (the first 192-channel block's stride-2 5x5:
+    (2, 2) instead of (1, 2)). They call the blocks without drop connect,
+    like the default ``drop_path_rate=0`` here.
+
+    Args:
+        arch (str): MMPretrain's EfficientNet arch. Defaults to 'b0'.
+        out_blocks (Sequence[tuple[int, int]]): The ``(layer, block)`` taps,
+            in network order. Defaults to the authors' taps.
+        **kwargs: Other arguments of MMPretrain's ``EfficientNet``
+            (``norm_cfg``, ``frozen_stages``, ``init_cfg``, ...) except
+            ``out_indices``.
+
+    Shapes:
+        input: (N, 3, H, W).
+        output: one map per tap; with the defaults (N, 24, H/4, W/4),
+        (N, 40, H/8, W/8), (N, 80, H/16, W/16), (N, 320, H/32, W/32)
+        (sizes rounded up, TF 'same' padding), for B0 and B1.
+    """
+
+    def __init__(self,
+                 arch: str = 'b0',
+                 out_blocks: Sequence[Tap] = ((2, 0), (3, 0), (4, 0), (5, -1)),
+                 **kwargs) -> None:
+        if 'out_indices' in kwargs:
+            raise TypeError(
+                'TappedEfficientNet returns the outputs of single blocks: '
+                'set out_blocks=((layer, block), ...) (default the authors\' '
+                '((2, 0), (3, 0), (4, 0), (5, -1))) instead of out_indices='
+                f"{kwargs['out_indices']!r}.")
+        super().__init__(arch=arch, **kwargs)
+        self.out_blocks = self._check_out_blocks(out_blocks)
+        last_layer, last_block = self.out_blocks[-1]
+        if self.frozen_stages > last_layer + 1:
+            raise ValueError(
+                f'frozen_stages={self.frozen_stages} but only layers 0..'
+                f'{last_layer} are built (the last tap is {last_layer}, '
+                f'{last_block}).')
+        del self.layers[last_layer + 1:]
+        self.layers[last_layer] = Sequential(
+            *list(self.layers[last_layer])[:last_block + 1])
+        #: Channels of each tap's output.
+        self.tap_channels = tuple(
+            self.layers[i][j].linear_conv.conv.out_channels
+            for i, j in self.out_blocks)
+        self.out_channels = self.tap_channels[-1]
+        self.out_indices = ()  # the taps are out_blocks
+
+    def _check_out_blocks(self, out_blocks: Sequence[Tap]) -> List[Tap]:
+        """Normalise ``out_blocks`` to non-negative indices, with clear
+        errors."""
+        stages = range(1, len(self.layers) - 1)
+        taps = []
+        for tap in out_blocks:
+            if not (isinstance(tap, (tuple, list)) and len(tap) == 2
+                    and all(isinstance(k, int) for k in tap)):
+                raise TypeError('TappedEfficientNet.out_blocks must list '
+                                f'(layer, block) int pairs, got {tap!r}.')
+            layer, block = tap
+            if layer not in stages:
+                raise ValueError(
+                    f'out_blocks layer {layer} is not a block stage: '
+                    f'layers {stages.start}..{stages.stop - 1} hold blocks.')
+            n = len(self.layers[layer])
+            if not -n <= block < n:
+                raise ValueError(f'out_blocks {tap}: layer {layer} has {n} '
+                                 f'blocks.')
+            taps.append((layer, block % n))
+        if not taps:
+            raise ValueError('TappedEfficientNet.out_blocks is empty.')
+        if any(a >= b for a, b in zip(taps, taps[1:])):
+            raise ValueError('TappedEfficientNet.out_blocks must be in '
+                             f'network order without repeats, got {taps}.')
+        return taps
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        """Args:
+            x (Tensor): Images, (N, 3, H, W).
+
+        Returns:
+            tuple[Tensor]: The taps' outputs, in ``out_blocks`` order.
+        """
+        taps = set(self.out_blocks)
+        outs = []
+        x = self.layers[0](x)
+        for i in range(1, len(self.layers)):
+            for j, block in enumerate(self.layers[i]):
+                x = block(x)
+                if (i, j) in taps:
+                    outs.append(x)
+        return tuple(outs)

@@ -40,11 +40,11 @@ class TappedEfficientNet(EfficientNet):
     layers' keys (by default ``layers.6.conv.weight`` and ``layers.6.bn.*``;
     the checkpoint's ``head.*`` lies outside the prefix).
 
-    Differences from the authors' backbone that are not reproduced: their
-    stem is ``conv -> BN`` without the Swish (their ``layer0`` leaves out
-    ``efficientnet_pytorch``'s ``_swish``); their BatchNorm momentum is
-    0.01 (set ``norm_cfg=dict(type='BN', eps=1e-3, momentum=0.01)`` to
-    match it); ``efficientnet_pytorch`` pads with the 'same' padding of the
+    The authors' stem is ``conv -> BN`` without the Swish (their ``layer0``
+    leaves out ``efficientnet_pytorch``'s ``_swish``): ``stem_act=False``
+    reproduces it. Their BatchNorm momentum is 0.01 (set
+    ``norm_cfg=dict(type='BN', eps=1e-3, momentum=0.01)`` to match it).
+    Not reproduced: ``efficientnet_pytorch`` pads with the 'same' padding of the
     arch's nominal resolution (224 for B0, 240 for B1) whatever the input
     size, which for B1 on sizes divisible by 32 differs from MMPretrain's
     padding in one conv (the first 192-channel block's stride-2 5x5:
@@ -55,6 +55,9 @@ class TappedEfficientNet(EfficientNet):
         arch (str): MMPretrain's EfficientNet arch. Defaults to 'b0'.
         out_blocks (Sequence[tuple[int, int]]): The ``(layer, block)`` taps,
             in network order. Defaults to the authors' taps.
+        stem_act (bool): Apply the stem's activation (Swish), as
+            EfficientNet does. False is the authors' segmentation backbone.
+            Defaults to True.
         **kwargs: Other arguments of MMPretrain's ``EfficientNet``
             (``norm_cfg``, ``frozen_stages``, ``init_cfg``, ...) except
             ``out_indices``.
@@ -69,6 +72,7 @@ class TappedEfficientNet(EfficientNet):
     def __init__(self,
                  arch: str = 'b0',
                  out_blocks: Sequence[Tap] = ((2, 0), (3, 0), (4, 0), (5, -1)),
+                 stem_act: bool = True,
                  **kwargs) -> None:
         if 'out_indices' in kwargs:
             raise TypeError(
@@ -93,6 +97,9 @@ class TappedEfficientNet(EfficientNet):
             for i, j in self.out_blocks)
         self.out_channels = self.tap_channels[-1]
         self.out_indices = ()  # the taps are out_blocks
+        self.stem_act = stem_act
+        # The stem is an mmcv ConvModule: conv -> norm -> act.
+        self.layers[0].with_activation = stem_act
 
     def _check_out_blocks(self, out_blocks: Sequence[Tap]) -> List[Tap]:
         """Normalise ``out_blocks`` to non-negative indices, with clear

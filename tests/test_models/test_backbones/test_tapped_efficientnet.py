@@ -155,3 +155,22 @@ def test_hostile_configs():
         TappedEfficientNet('b0', out_blocks=(2, 0))
     with pytest.raises(ValueError, match='frozen_stages=5'):
         TappedEfficientNet('b0', out_blocks=((2, 0), (3, 0)), frozen_stages=5)
+
+
+def test_stem_without_activation_as_the_authors():
+    """Their layer0 is conv -> BN (efficientnet_pytorch's stem Swish is left
+    out); stem_act=False gives exactly that, and the default keeps it."""
+    torch.manual_seed(0)
+    with_act = TappedEfficientNet('b0')
+    without = TappedEfficientNet('b0', stem_act=False)
+    without.load_state_dict(with_act.state_dict())
+    with_act.eval()
+    without.eval()
+    x = torch.randn(1, 3, 64, 64)
+    stem = with_act.layers[0]
+    with torch.no_grad():
+        bn = stem.bn(stem.conv(x))
+        torch.testing.assert_close(without.layers[0](x), bn, rtol=0, atol=0)
+        torch.testing.assert_close(
+            with_act.layers[0](x), bn * torch.sigmoid(bn), rtol=0, atol=0)
+        assert not torch.equal(without(x)[0], with_act(x)[0])

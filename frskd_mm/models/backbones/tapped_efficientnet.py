@@ -44,9 +44,9 @@ class TappedEfficientNet(EfficientNet):
     leaves out ``efficientnet_pytorch``'s ``_swish``): ``stem_act=False``
     reproduces it. Their BatchNorm momentum is 0.01 (set
     ``norm_cfg=dict(type='BN', eps=1e-3, momentum=0.01)`` to match it).
-    Not reproduced: ``efficientnet_pytorch`` pads with the 'same' padding of the
-    arch's nominal resolution (224 for B0, 240 for B1) whatever the input
-    size, which for B1 on sizes divisible by 32 differs from MMPretrain's
+    Not reproduced: ``efficientnet_pytorch`` pads with the 'same' padding
+    of the arch's nominal resolution (224 for B0, 240 for B1) whatever the
+    input size, which for B1 on sizes divisible by 32 differs from MMPretrain's
     padding in one conv (the first 192-channel block's stride-2 5x5:
     (2, 2) instead of (1, 2)). They call the blocks without drop connect,
     like the default ``drop_path_rate=0`` here.

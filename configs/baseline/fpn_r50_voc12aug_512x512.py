@@ -1,0 +1,32 @@
+# Semantic FPN ResNet-50 on Pascal VOC 2012 + SBD aug, 512x512 crops,
+# without FRSKD: our extension (not in the paper), a model with an MMSeg
+# neck for the configs/frskd/ twin, which trains FRSKD on top of that neck.
+# MMSegmentation's Semantic FPN (sem_fpn/fpn_r50: FPN neck, 4 levels of 256
+# channels at strides 4..32, + FPNHead) with the schedule of
+# deeplabv3plus_r50_d8_voc12aug_512x512.py: 40k iterations at batch 16
+# (4 GPUs x 4 images, tools/dist_train.sh CONFIG 4; SGD lr 0.01, poly), on
+# MMSeg's PascalVOCDataset (see ../_base_/datasets/voc12aug_512x512.py).
+# The paper's VOC setting is efficientdet_d0/d1_voc0712_512x512.py.
+# Weights: none are downloaded (model.pretrained=None), so the backbone
+# starts from random initialisation. MMSeg's results start from ImageNet
+# weights: add them with
+#   --cfg-options model.pretrained=open-mmlab://resnet50_v1c
+# (downloaded by MMEngine on first use), or with a local checkpoint path.
+_base_ = [
+    'mmseg::_base_/models/fpn_r50.py',
+    '../_base_/datasets/voc12aug_512x512.py',
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_40k.py',
+]
+
+custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
+
+crop_size = (512, 512)
+data_preprocessor = dict(size=crop_size)
+model = dict(
+    data_preprocessor=data_preprocessor,
+    pretrained=None,
+    decode_head=dict(num_classes=21))
+
+auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=3, save_best='mIoU'))

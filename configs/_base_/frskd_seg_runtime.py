@@ -7,7 +7,10 @@
 # third. With by_ratio=True, warmup and ramp are fractions of the config's
 # train_cfg.max_iters (runner.max_iters), so the recipe follows any schedule
 # length: for the 40k-iteration configs/frskd/*voc12aug*/*cityscapes* it is
-# off until iteration 26,667 and at full weight at 40,000.
+# off until iteration 26,667 and at full weight at 40,000. The factor grows
+# every iteration; the paper's VOC configs (efficientdet_*_voc0712_512x512)
+# do not use this file: they set their own FRSKDHook, by epoch and held for
+# each epoch at the authors' value (epoch_steps=True).
 #
 # The hook and the FRSKD modules come from frskd_mm, so the config inheriting
 # this file must also have

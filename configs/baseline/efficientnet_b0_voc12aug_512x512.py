@@ -1,24 +1,27 @@
-# EfficientNet-B0 on Pascal VOC 2012 + SBD aug, 512x512 crops, without
-# FRSKD: the paper's VOC segmentation setting (Ji et al., CVPR 2021,
-# EfficientDet-d0: 79.07 -> 80.55 mIoU with FRSKD) as close as
-# MMSegmentation allows.
+# EfficientNet-B0 + UPerHead on Pascal VOC 2012 + SBD aug, 512x512 crops,
+# without FRSKD: our extension, not the paper's setting. The paper's VOC
+# segmentation experiment (EfficientDet-d0, VOC2007 + VOC2012, 60 epochs;
+# 79.07 -> 80.55 mIoU with FRSKD) is
+# efficientdet_d0_voc0712_512x512.py (and its configs/frskd/ twin); this
+# config is MMSeg's usual VOC-aug recipe with an EfficientNet backbone and
+# an MMSeg decoder.
 # - Backbone: MMPretrain's EfficientNet-B0 (cross-scope type), the four
-#   stages at strides 4/8/16/32 (out_indices 2..5: 24/40/112/320 channels).
-# - Decoder: the paper decodes with EfficientDet's BiFPN, which MMSeg does
-#   not have. UPerHead (pyramid pooling + FPN fusion of all four levels) is
-#   MMSeg's multi-level pyramid decoder that reads the backbone stages
-#   directly, given EfficientDet-d0's BiFPN width (64 channels). (MMSeg's
-#   FPN neck + FPNHead would need the neck slot, which the FRSKD twin uses
-#   for the self-teacher.)
-# - Schedule: 40k iterations at batch 16 (4 GPUs x 4 images,
-#   tools/dist_train.sh CONFIG 4) = 60 epochs of the 10,582 images, as the
-#   authors' 60 epochs; MMSeg's SGD lr 0.01 with poly decay. On another
-#   number of GPUs keep GPUs x batch_size = 16 or use --auto-scale-lr.
+#   stages at strides 4/8/16/32 (out_indices 2..5: 24/40/112/320 channels;
+#   the paper's EfficientDet taps other blocks, see TappedEfficientNet).
+# - Decoder: UPerHead (pyramid pooling + FPN fusion of all four levels),
+#   MMSeg's multi-level pyramid decoder reading the backbone stages
+#   directly, at EfficientDet-d0's BiFPN width (64 channels), instead of
+#   the authors' FPN + BiFPN decoder (SegBiFPN in the efficientdet configs).
+# - Schedule: MMSeg's 40k iterations at batch 16 (4 GPUs x 4 images,
+#   tools/dist_train.sh CONFIG 4), about 60 epochs of the 10,582 images;
+#   SGD lr 0.01 with poly decay. (The authors: 60 epochs of the ~3.3k
+#   VOC2007 + 2012 trainval images, step decay, 2-step accumulation.) On
+#   another number of GPUs keep GPUs x batch_size = 16 or use
+#   --auto-scale-lr.
 # - Weights: none are downloaded; the backbone starts from MMPretrain's
-#   random initialisation. The paper starts from ImageNet weights: to do
-#   the same, download an MMPretrain EfficientNet-B0 ImageNet checkpoint
-#   (MMPretrain's EfficientNet model zoo) and add, in a config inheriting
-#   this one,
+#   random initialisation. For ImageNet weights, download an MMPretrain
+#   EfficientNet-B0 ImageNet checkpoint (MMPretrain's EfficientNet model
+#   zoo) and add, in a config inheriting this one,
 #     model = dict(backbone=dict(init_cfg=dict(
 #         type='Pretrained', checkpoint='<path or URL>',
 #         prefix='backbone.')))

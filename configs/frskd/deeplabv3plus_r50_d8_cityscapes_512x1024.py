@@ -1,4 +1,6 @@
-# FRSKD on Cityscapes (512x1024 crops) with DeepLabV3+ ResNet-50-D8. Exactly
+# FRSKD on Cityscapes (512x1024 crops) with DeepLabV3+ ResNet-50-D8: our
+# extension, not in the paper (its segmentation setting is VOC,
+# efficientdet_d0/d1_voc0712_512x512.py). Exactly
 # configs/baseline/deeplabv3plus_r50_d8_cityscapes_512x1024.py plus the
 # self-teacher (BiFPN-style, depth 2) on the four stages of the dilated ResNet
 # (strides 4/8/8/8; the neck resizes to each level's own size), FRSKDSegHead
@@ -7,7 +9,7 @@
 # FRSKDHook (../_base_/frskd_seg_runtime.py: distillation off for the first 2/3
 # of training (26,667 of 40k iterations), then a sigmoid ramp-up). The
 # auxiliary FCNHead is kept: it reads the backbone's stage 3 as before. The
-# paper's segmentation settings: alpha 1, beta 50, T 1. Width 1 (not the
+# paper's segmentation loss weights: alpha 1, beta 50, T 1. Width 1 (not the
 # classification configs' 2): ResNet-50's stages already have 256..2048
 # channels, and width 2 would run 4096-channel convolutions at stride 8.
 _base_ = [

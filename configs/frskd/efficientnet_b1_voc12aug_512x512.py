@@ -1,15 +1,17 @@
-# FRSKD on Pascal VOC 2012 + SBD aug with EfficientNet-B1 (paper,
-# EfficientDet-d1: 81.95 -> 83.88 mIoU). Exactly
+# FRSKD on Pascal VOC 2012 + SBD aug with EfficientNet-B1 + UPerHead: our
+# extension, not the paper's setting (the paper's VOC experiment,
+# EfficientDet-d1 on VOC2007 + VOC2012, 81.95 -> 83.88 mIoU, is
+# efficientdet_d1_voc0712_512x512.py). Exactly
 # configs/baseline/efficientnet_b1_voc12aug_512x512.py plus the self-teacher
 # (BiFPN-style, width 2, depth 2) on the four backbone stages (refined widths
 # 48/80/224/640), FRSKDSegHead wrapping the baseline's UPerHead as the student
 # decoder with a light teacher decoder on the finest refined level (stride 4),
-# and FRSKDHook (../_base_/ frskd_seg_runtime.py: distillation off for the
+# and FRSKDHook (../_base_/frskd_seg_runtime.py: distillation off for the
 # first 2/3 of training (26,667 of 40k iterations), then a sigmoid ramp-up).
-# The paper's segmentation settings: alpha 1 (per-pixel soft-label
-# distillation), beta 50 (attention transfer), T 1. Only decode_head.student.*
-# (with the backbone) is kept for deployment: tools/export_student.py writes
-# the plain UPerHead model.
+# The paper's segmentation loss weights: alpha 1 (per-pixel soft-label
+# distillation), beta 50 (attention transfer), T 1. Only
+# decode_head.student.* (with the backbone) is kept for deployment:
+# tools/export_student.py writes the plain UPerHead model.
 _base_ = [
     '../baseline/efficientnet_b1_voc12aug_512x512.py',
     '../_base_/frskd_seg_runtime.py',

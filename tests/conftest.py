@@ -162,3 +162,130 @@ def digits_root(tmp_path_factory):
     """A 10-class image folder for the demo configs: 2 training and 1 test
     image per class."""
     return write_image_folder(tmp_path_factory.mktemp('digits'))
+
+
+def _voc_palette() -> list:
+    """VOC's label palette (MMSeg's), 256 RGB entries, flattened."""
+    from mmseg.datasets import PascalVOCDataset
+    colours = [c for rgb in PascalVOCDataset.METAINFO['palette'] for c in rgb]
+    return colours + [224, 224, 192] * (256 - len(colours) // 3)
+
+
+def write_voc_pairs(folder,
+                    names,
+                    size=(64, 64),
+                    seed: int = 0,
+                    label_folders=('SegmentationClass', ),
+                    palette: bool = False) -> None:
+    """Write ``<folder>/JPEGImages/<name>.jpg`` and a label PNG per name in
+    each of ``label_folders``, as in a Pascal VOC year folder.
+
+    Each image holds one or two filled rectangles whose class (1..20)
+    decides their colour on a dark noisy background (class 0), with 255
+    (ignored) on the object borders, as in VOC, so the labels are
+    learnable. ``palette=True`` writes the labels as the real
+    SegmentationClass PNGs are (mode P with a palette, pixel values are the
+    class indices); else as 8-bit grey PNGs of the same values.
+
+    Args:
+        folder: The year folder, e.g. ``<VOCdevkit>/VOC2007``.
+        names (Sequence[str]): Image ids.
+        size (int | tuple[int, int]): ``(height, width)`` of every image.
+    """
+    import os
+
+    import cv2
+    import numpy as np
+    from PIL import Image
+    h, w = (size, size) if isinstance(size, int) else size
+    rng = np.random.default_rng(seed)
+    for sub in ('JPEGImages', ) + tuple(label_folders):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    for name in names:
+        img = rng.integers(0, 40, (h, w, 3)).astype(np.uint8)
+        seg = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(1, 3))):
+            cls = int(rng.integers(1, 21))
+            y, x = rng.integers(0, h // 2), rng.integers(0, w // 2)
+            bh, bw = rng.integers(h // 4, h // 2), rng.integers(w // 4, w // 2)
+            img[y:y + bh, x:x + bw] = (12 * cls) % 256, 255 - 10 * cls, 128
+            seg[y:y + bh, x:x + bw] = cls
+            cv2.rectangle(seg, (int(x), int(y)),
+                          (int(x + bw - 1), int(y + bh - 1)), 255, 1)
+        assert cv2.imwrite(
+            os.path.join(folder, 'JPEGImages', f'{name}.jpg'), img)
+        for sub in label_folders:
+            path = os.path.join(folder, sub, f'{name}.png')
+            if palette:
+                label = Image.fromarray(seg, mode='P')
+                label.putpalette(_voc_palette())
+                label.save(path)
+            else:
+                assert cv2.imwrite(path, seg)
+
+
+def write_voc_split(folder, split: str, names) -> None:
+    """Write ``<folder>/ImageSets/Segmentation/<split>.txt``."""
+    import os
+    os.makedirs(
+        os.path.join(folder, 'ImageSets', 'Segmentation'), exist_ok=True)
+    with open(
+            os.path.join(folder, 'ImageSets', 'Segmentation', f'{split}.txt'),
+            'w') as f:
+        f.write('\n'.join(names) + '\n')
+
+
+def write_voc0712(root,
+                  num_trainval=(2, 2),
+                  num_test: int = 2,
+                  size=(48, 64),
+                  seed: int = 0) -> str:
+    """Write a tiny Pascal VOC 2007 + 2012 segmentation set in the official
+    layout under the VOCdevkit folder ``root``, as the VOC0712 configs
+    (configs/_base_/datasets/voc0712_512x512.py) read it::
+
+        VOC2007/{JPEGImages/*.jpg, SegmentationClass/*.png,
+                 ImageSets/Segmentation/{trainval,test}.txt}
+        VOC2012/{JPEGImages/*.jpg, SegmentationClass/*.png,
+                 ImageSets/Segmentation/trainval.txt}
+
+    Labels are palette PNGs as VOC's (see :func:`write_voc_pairs`).
+
+    Args:
+        num_trainval (tuple[int, int]): Training images of VOC2007 and of
+            VOC2012.
+        num_test (int): VOC2007 test images.
+        size (tuple[int, int]): ``(height, width)`` of every image
+            (landscape by default, as most VOC images).
+
+    Returns:
+        str: ``root``, to be used as ``data_root``.
+    """
+    import os
+    n07, n12 = num_trainval
+    splits = {
+        '2007':
+        dict(
+            trainval=[f'{i:06d}' for i in range(n07)],
+            test=[f'{i:06d}' for i in range(n07, n07 + num_test)]),
+        '2012':
+        dict(trainval=[f'2012_{i:06d}' for i in range(n12)]),
+    }
+    for k, (year, lists) in enumerate(splits.items()):
+        folder = os.path.join(root, f'VOC{year}')
+        write_voc_pairs(
+            folder,
+            sum(lists.values(), []),
+            size=size,
+            seed=seed + k,
+            palette=True)
+        for split, names in lists.items():
+            write_voc_split(folder, split, names)
+    return str(root)
+
+
+@pytest.fixture(scope='session')
+def voc0712_root(tmp_path_factory):
+    """A tiny VOCdevkit for the VOC0712 configs: 2 + 2 training images
+    (VOC2007, VOC2012 trainval) and 2 VOC2007 test images, 48x64."""
+    return write_voc0712(tmp_path_factory.mktemp('VOCdevkit'))

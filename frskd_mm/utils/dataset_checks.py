@@ -12,6 +12,7 @@ import os.path as osp
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
 from .data_checks import is_hidden
+from .voc_checks import check_voc
 
 #: The dataloaders whose datasets :func:`check_dataset_configs` checks.
 DATALOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -26,12 +27,6 @@ CIFAR_FILES = {
     'CIFAR100': ('cifar-100-python', ['train', 'test', 'meta'],
                  'https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz'),
 }
-_VOC_AUG_HINT = (
-    'SegmentationClassAug and ImageSets/Segmentation/aug.txt come from the '
-    'SBD augmentation: download SBD (benchmark.tgz) and run '
-    "MMSegmentation's tools/dataset_converters/voc_aug.py "
-    '<VOCdevkit> <benchmark_RELEASE> (see MMSegmentation\'s "Prepare '
-    'datasets", Pascal VOC). ')
 _MAX_LISTED = 5
 
 
@@ -59,8 +54,11 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
       agrees with ``metainfo.classes`` when set.
     - ``PascalVOCDataset`` (MMSegmentation): ``data_root``, the image and
       label folders and the split file (``ann_file``) exist; the message
-      gives the VOC2012 (+ SBD aug) layout and the ``--cfg-options`` that
-      point every VOC dataset of the config at another folder.
+      gives the layout (VOC2012 (+ SBD aug) with the year folder as
+      ``data_root``, or the VOCdevkit with VOC2007/VOC2012 sub-folders as
+      the VOC0712 configs read it) and the ``--cfg-options`` that point
+      every VOC dataset of the config at another folder
+      (:func:`~frskd_mm.utils.voc_checks.check_voc`).
     - ``CIFAR10``/``CIFAR100`` (upstream, only with ``download=False``)
       and ``LocalCIFAR10``/``LocalCIFAR100``: the pickled files are in
       ``<data_root>/<cifar-10-batches-py|cifar-100-python>/``.
@@ -84,11 +82,10 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
             class count that disagrees with ``metainfo``).
     """
     leaves = list(dataset_configs(cfg, loaders))
-    # The --cfg-options of a VOC message set every VOC dataset of the config.
-    voc_keys = [
-        key for key, ds in dataset_configs(cfg)
-        if _type_name(ds) == 'PascalVOCDataset'
-    ]
+    # A VOC message gives the layout of every VOC dataset of the config and
+    # the --cfg-options that set them all.
+    voc = [(key, ds) for key, ds in dataset_configs(cfg)
+           if _type_name(ds) == 'PascalVOCDataset']
     seen: Set[tuple] = set()
     for key, ds in leaves:
         name = _type_name(ds)
@@ -103,7 +100,7 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
         if name == 'CustomDataset':
             _check_custom_dataset(key, ds)
         elif name == 'PascalVOCDataset':
-            _check_voc(key, ds, voc_keys)
+            check_voc(key, ds, voc)
         elif name in ('LocalCIFAR10', 'LocalCIFAR100') or (
                 name in CIFAR_FILES and ds.get('download', True) is False):
             _check_cifar(key, ds, name.replace('Local', ''))
@@ -309,44 +306,6 @@ def _check_hidden_images(key: str, folder: str, tops: Iterable[str],
             'included (notebook checkpoints would be duplicate samples, '
             'macOS ._* files unreadable ones). Delete or move them, then '
             'run again.')
-
-
-def _check_voc(key: str, ds: dict, voc_keys: Sequence[str]) -> None:
-    root = ds.get('data_root', None) or None
-    prefix = ds.get('data_prefix', None) or {}
-    ann_file = ds.get('ann_file', None) or ''
-    img_dir = _join(root, prefix.get('img_path', '') or '')
-    seg_dir = _join(root, prefix.get('seg_map_path', '') or '')
-    split = _join(root, ann_file) if ann_file else ''
-    missing = []
-    if root and not osp.isdir(root):
-        missing.append(('data_root', root, 'data_root'))
-    else:
-        for name, path, exists, sub in (('image folder', img_dir, osp.isdir,
-                                         'data_prefix.img_path'),
-                                        ('label folder', seg_dir, osp.isdir,
-                                         'data_prefix.seg_map_path'),
-                                        ('split file', split, osp.isfile,
-                                         'ann_file')):
-            if path and not exists(path):
-                missing.append((name, path, sub))
-    if not missing:
-        return
-    what = ', '.join(f'{name} {path!r} ({key}.{sub})'
-                     for name, path, sub in missing)
-    verb = 'does' if len(missing) == 1 else 'do'
-    hint = _VOC_AUG_HINT if 'aug' in seg_dir.lower() or 'aug' in \
-        osp.basename(split).lower() else ''
-    keys = list(dict.fromkeys(voc_keys)) or [key]
-    options = ' '.join(f'{k}.data_root=DIR' for k in keys)
-    raise FileNotFoundError(
-        f'{key}: Pascal VOC data not found: {what} {verb} not exist. '
-        'Expected the VOC2012 layout <data_root>/JPEGImages/*.jpg, '
-        '<data_root>/SegmentationClass/*.png (labels; with SBD aug also '
-        '<data_root>/SegmentationClassAug/*.png) and '
-        '<data_root>/ImageSets/Segmentation/{train,val,aug}.txt. '
-        f'{hint}Prepare it under data/VOCdevkit/VOC2012 or point the '
-        f'config at it with --cfg-options {options}.')
 
 
 def _check_cifar(key: str, ds: dict, kind: str) -> None:

@@ -4,7 +4,7 @@ import copy
 import os.path as osp
 
 import pytest
-from conftest import write_image_folder
+from conftest import write_image_folder, write_voc0712
 from mmengine.config import Config
 from mmpretrain.datasets import CustomDataset
 
@@ -300,3 +300,75 @@ def test_digit_canvas_names_the_converter(tmp_path):
                 r'digit_canvas_to_seg\.py .*--cfg-options ',
                 r'val_dataloader\.dataset\.data_root=DIR\.$'):
         check_dataset_configs(cfg)
+
+
+VOC0712_CONFIG = osp.join(ROOT, 'configs', 'baseline',
+                          'efficientdet_d0_voc0712_512x512.py')
+VOC0712_OPTIONS = VOC_OPTIONS  # the same four dataset keys
+VOC0712_LAYOUT = (
+    r'Expected the VOCdevkit layout \(data_root = the VOCdevkit folder\) '
+    r'<data_root>/VOC2007/JPEGImages/\*\.jpg, '
+    r'<data_root>/VOC2007/SegmentationClass/\*\.png and '
+    r'<data_root>/VOC2007/ImageSets/Segmentation/'
+    r'\{trainval\.txt,test\.txt\}; '
+    r'<data_root>/VOC2012/JPEGImages/\*\.jpg, '
+    r'<data_root>/VOC2012/SegmentationClass/\*\.png and '
+    r'<data_root>/VOC2012/ImageSets/Segmentation/trainval\.txt\. ')
+
+
+@pytest.fixture(scope='module')
+def voc0712_cfg():
+    return Config.fromfile(VOC0712_CONFIG)
+
+
+def test_voc0712_layout_passes(voc0712_cfg, voc0712_root):
+    check_dataset_configs(_with_voc_root(voc0712_cfg, voc0712_root))
+
+
+def test_voc0712_wrong_data_root(voc0712_cfg, tmp_path):
+    with raises(FileNotFoundError,
+                r'^train_dataloader\.dataset\.datasets\.0: Pascal VOC data ',
+                r"not found: data_root '.*nowhere' ",
+                r'\(train_dataloader\.dataset\.datasets\.0\.data_root\) ',
+                r'does not exist\. ', VOC0712_LAYOUT,
+                r'Prepare it under data/VOCdevkit or point the config at it ',
+                r'with ', VOC0712_OPTIONS):
+        check_dataset_configs(
+            _with_voc_root(voc0712_cfg, tmp_path / 'nowhere'))
+
+
+def test_voc0712_without_the_voc2007_test_archive(voc0712_cfg, tmp_path):
+    """VOC2007 trainval and VOC2012 there, VOC2007 test not: training
+    alone passes; validation names the missing split and the archive."""
+    write_voc0712(tmp_path / 'VOCdevkit')
+    (tmp_path / 'VOCdevkit' / 'VOC2007' / 'ImageSets' / 'Segmentation' /
+     'test.txt').unlink()
+    cfg = _with_voc_root(voc0712_cfg, tmp_path / 'VOCdevkit')
+    check_dataset_configs(cfg, loaders=('train_dataloader', ))
+    with raises(
+            FileNotFoundError,
+            r'^val_dataloader\.dataset: Pascal VOC data not found: ',
+            r"split file '.*VOCdevkit/VOC2007/ImageSets/Segmentation/",
+            r"test\.txt' \(val_dataloader\.dataset\.ann_file\) does not ",
+            r'exist\. ', VOC0712_LAYOUT, r"VOC2007's test split .*",
+            r'VOC2007 test archive \(VOCtest_06-Nov-2007\.tar\), which ',
+            r'extracts into the same VOCdevkit/VOC2007\. Prepare it under ',
+            r'data/VOCdevkit or point'):
+        check_dataset_configs(cfg)
+
+
+def test_voc0712_missing_voc2012(voc0712_cfg, tmp_path):
+    write_voc0712(tmp_path)
+    for sub in ('JPEGImages', 'SegmentationClass'):
+        for f in (tmp_path / 'VOC2012' / sub).iterdir():
+            f.unlink()
+        (tmp_path / 'VOC2012' / sub).rmdir()
+    with raises(FileNotFoundError,
+                r'^train_dataloader\.dataset\.datasets\.1: Pascal VOC data ',
+                r"not found: image folder '.*VOC2012/JPEGImages' ",
+                r'\(train_dataloader\.dataset\.datasets\.1\.data_prefix\.',
+                r"img_path\), label folder '.*VOC2012/SegmentationClass' ",
+                r'\(train_dataloader\.dataset\.datasets\.1\.data_prefix\.',
+                r'seg_map_path\) do not exist\. ', VOC0712_LAYOUT,
+                r'Prepare it under data/VOCdevkit '):
+        check_dataset_configs(_with_voc_root(voc0712_cfg, tmp_path))

@@ -1,19 +1,27 @@
-"""End to end through tools/train.py with a segmentation config.
+"""End to end through tools/train.py with segmentation configs.
 
 The real VOC2012-aug FRSKD config (EfficientNet-B0) runs on a tiny
 Pascal VOC fixture written by the test, shrunk with --cfg-options to 64x64
 crops, batch 2 and a few iterations: it trains, validates (mIoU), writes
 checkpoints and resumes from them; a missing data folder is a clear error.
+
+The paper's VOC setting (configs/{baseline,frskd}/efficientdet_d{0,1}_
+voc0712_512x512.py) runs on a tiny VOCdevkit (VOC2007 + VOC2012, conftest's
+write_voc0712) for one epoch of two iterations (one step of the 2-step
+gradient accumulation) with validation; the trained FRSKD d0 checkpoint is
+exported and the plain student predicts what the FRSKD model predicts.
 """
 import glob
 import os
 import os.path as osp
+import subprocess
+import sys
 
-import cv2
 import numpy as np
 import pytest
 import torch
-from tool_runs import run_tool, scalars
+from conftest import write_voc_pairs, write_voc_split
+from tool_runs import ROOT, run_tool, scalars
 
 CONFIG = 'configs/frskd/efficientnet_b0_voc12aug_512x512.py'
 FRSKD_KEYS = ('decode.loss_ce', 'decode.loss_teacher', 'decode.loss_kd',
@@ -30,41 +38,22 @@ def write_voc(root,
     ``<root>/JPEGImages/<name>.jpg``, label PNGs without palette (values
     0..20, 255 on object borders) in ``SegmentationClass`` and
     ``SegmentationClassAug``, and ``ImageSets/Segmentation/{train,val,
-    aug}.txt``. Each image holds one or two filled rectangles whose class
-    decides their colour, so the labels are learnable.
+    aug}.txt`` (conftest's :func:`write_voc_pairs`: learnable rectangles).
 
     Returns:
         str: ``root``, to be used as ``data_root``.
     """
-    rng = np.random.default_rng(seed)
-    for folder in ('JPEGImages', 'SegmentationClass', 'SegmentationClassAug',
-                   'ImageSets/Segmentation'):
-        os.makedirs(osp.join(root, folder), exist_ok=True)
-    names = {'train': [], 'val': []}
-    for i in range(num_train + num_val):
-        split = 'train' if i < num_train else 'val'
-        name = f'2007_{i:06d}'
-        names[split].append(name)
-        img = rng.integers(0, 40, (size, size, 3)).astype(np.uint8)
-        seg = np.zeros((size, size), np.uint8)
-        for _ in range(int(rng.integers(1, 3))):
-            cls = int(rng.integers(1, 21))
-            y, x = rng.integers(0, size // 2, 2)
-            h, w = rng.integers(size // 4, size // 2, 2)
-            img[y:y + h, x:x + w] = (12 * cls) % 256, 255 - 10 * cls, 128
-            seg[y:y + h, x:x + w] = cls
-            # 255 on the object border, as in VOC.
-            cv2.rectangle(seg, (int(x), int(y)),
-                          (int(x + w - 1), int(y + h - 1)), 255, 1)
-        assert cv2.imwrite(osp.join(root, 'JPEGImages', f'{name}.jpg'), img)
-        for folder in ('SegmentationClass', 'SegmentationClassAug'):
-            assert cv2.imwrite(osp.join(root, folder, f'{name}.png'), seg)
-    splits = dict(train=names['train'], val=names['val'], aug=names['train'])
+    names = [f'2007_{i:06d}' for i in range(num_train + num_val)]
+    write_voc_pairs(
+        root,
+        names,
+        size=size,
+        seed=seed,
+        label_folders=('SegmentationClass', 'SegmentationClassAug'))
+    splits = dict(
+        train=names[:num_train], val=names[num_train:], aug=names[:num_train])
     for split, split_names in splits.items():
-        with open(
-                osp.join(root, 'ImageSets', 'Segmentation', f'{split}.txt'),
-                'w') as f:
-            f.write('\n'.join(split_names) + '\n')
+        write_voc_split(root, split, split_names)
     return str(root)
 
 
@@ -165,3 +154,170 @@ def test_missing_voc_folder_is_a_clear_error(tmp_path):
     assert 'Pascal VOC data not found' in proc.stderr
     assert str(missing) in proc.stderr
     assert not glob.glob(str(tmp_path / 'work' / '*.pth'))
+
+
+# The paper's VOC setting (VOC2007 + VOC2012 trainval, epoch-based): both
+# FRSKD configs and their baselines.
+VOC0712 = {
+    f'{kind}_{d}': f'configs/{kind}/efficientdet_{d}_voc0712_512x512.py'
+    for kind in ('frskd', 'baseline')
+    for d in ('d0', 'd1')
+}
+
+
+def voc0712_data_options(data_root):
+    """Point every dataset of a VOC0712 config at the VOCdevkit
+    ``data_root``."""
+    return [
+        f'{key}.data_root={data_root}'
+        for key in ('train_dataloader.dataset.datasets.0',
+                    'train_dataloader.dataset.datasets.1',
+                    'val_dataloader.dataset', 'test_dataloader.dataset')
+    ]
+
+
+def voc0712_options(data_root, frskd: bool):
+    """Shrink a VOC0712 config to the fixture: 64x64 crops of images whose
+    short side is scaled to [32, 96], batch 2 (the 4 training images: 2
+    iterations = 1 optimizer step of the 2-step accumulation), 1 epoch,
+    validation on the 2 test images resized to 64x64."""
+    opts = voc0712_data_options(data_root) + [
+        'train_cfg.max_epochs=1',
+        'default_hooks.logger.interval=1',
+        'randomness.seed=0',
+        'model.data_preprocessor.size=(64,64)',
+        'train_dataloader.batch_size=2',
+        'train_dataloader.num_workers=0',
+        'val_dataloader.num_workers=0',
+        'test_dataloader.num_workers=0',
+        'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+    ]
+    for i in (0, 1):  # VOC2007 and VOC2012 trainval
+        prefix = f'train_dataloader.dataset.datasets.{i}.pipeline'
+        opts += [
+            f'{prefix}.3.scale=[(65536,32),(65536,96)]',
+            f'{prefix}.4.crop_size=(64,64)',
+            f'{prefix}.5.size=(64,64)',
+        ]
+    if frskd:
+        # The config's distillation starts at epoch 40; here in epoch 0,
+        # at exp(-5 (1 - 1/2)^2).
+        opts += ['custom_hooks.0.warmup=0', 'custom_hooks.0.ramp=2']
+    return opts
+
+
+def _start(config, work_dir, data_root):
+    """tools/train.py on ``config`` in the background (one thread each: the
+    four runs share the machine)."""
+    args = [
+        sys.executable, 'tools/train.py', config, '--work-dir',
+        str(work_dir), '--cfg-options',
+        *voc0712_options(data_root, frskd='/frskd/' in config)
+    ]
+    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
+
+
+@pytest.fixture(scope='module')
+def voc0712_runs(voc0712_root, tmp_path_factory):
+    """The four VOC0712 configs trained for 1 epoch on the fixture, two at
+    a time: ``{key: (work_dir, output)}``."""
+    runs, pending = {}, list(VOC0712.items())
+    while pending:
+        batch, pending = pending[:2], pending[2:]
+        procs = {}
+        for key, config in batch:
+            work_dir = tmp_path_factory.mktemp(key)
+            procs[key] = (work_dir, _start(config, work_dir, voc0712_root))
+        for key, (work_dir, proc) in procs.items():
+            out, _ = proc.communicate(timeout=600)
+            assert proc.returncode == 0, f'{key} failed:\n{out[-6000:]}'
+            runs[key] = (work_dir, out)
+    return runs
+
+
+@pytest.mark.parametrize('key', list(VOC0712))
+def test_voc0712_config_trains_and_validates(voc0712_runs, key):
+    work_dir, out = voc0712_runs[key]
+    frskd = key.startswith('frskd')
+    records = scalars(work_dir)
+    logs = [r for r in records if 'decode.loss_ce' in r]
+    # 4 images, batch 2, drop_last: 2 iterations in the epoch.
+    assert [r['iter'] for r in logs] == [1, 2]
+    assert all(r['lr'] == pytest.approx(0.01) for r in logs)
+    keys = FRSKD_KEYS if frskd else ('decode.loss_ce', )
+    for r in logs:
+        assert all(np.isfinite(r[k]) and r[k] > 0 for k in keys), r
+        if not frskd:
+            assert not any(k in r for k in FRSKD_KEYS[1:]), r
+    metrics = [r for r in records if 'mIoU' in r]
+    assert len(metrics) == 1 and 0 <= metrics[0]['mIoU'] <= 100
+    ckpt = torch.load(
+        work_dir / 'epoch_1.pth', map_location='cpu', weights_only=False)
+    assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 2
+    # The 2-step accumulation stepped SGD once: momentum buffers exist.
+    assert ckpt['optimizer']['state']
+    state = ckpt['state_dict']
+    assert any(k.startswith('neck.neck.' if frskd else 'neck.') for k in state)
+    assert frskd == any(k.startswith('decode_head.teacher.') for k in state)
+
+
+def test_voc0712_frskd_exports_the_student(voc0712_runs, voc0712_root,
+                                           tmp_path):
+    """The trained FRSKD d0 checkpoint exported: the plain student
+    (TappedEfficientNet + SegBiFPN + SegBiFPNHead, no self-teacher)
+    predicts what the FRSKD model predicts in eval mode."""
+    from mmengine.config import Config
+    from mmseg.apis import inference_model, init_model
+
+    import frskd_mm  # noqa: F401
+    config = VOC0712['frskd_d0']
+    work_dir, _ = voc0712_runs['frskd_d0']
+    ckpt = str(work_dir / 'epoch_1.pth')
+    run_tool('tools/export_student.py', config, ckpt,
+             '--out-dir', str(tmp_path), '--cfg-options',
+             *voc0712_data_options(voc0712_root))
+    name = 'efficientdet_d0_voc0712_512x512_student'
+    student_ckpt = str(tmp_path / f'{name}.pth')
+    state = torch.load(
+        student_ckpt, map_location='cpu', weights_only=False)['state_dict']
+    # The student's tensors, renamed as in the plain model: the inner neck
+    # becomes the neck, the student head the decode head; the self-teacher
+    # and the teacher decoder are gone.
+    renames = (('backbone.', 'backbone.'), ('neck.neck.', 'neck.'),
+               ('decode_head.student.', 'decode_head.'))
+    trained = torch.load(
+        ckpt, map_location='cpu', weights_only=False)['state_dict']
+    expected = {
+        new + k[len(old):]: v
+        for k, v in trained.items()
+        for old, new in renames if k.startswith(old)
+    }
+    assert sorted(state) == sorted(expected)
+    for k, v in expected.items():
+        torch.testing.assert_close(state[k], v, msg=k)
+
+    plain = init_model(str(tmp_path / f'{name}.py'), student_ckpt, 'cpu')
+    assert type(plain.neck).__name__ == 'SegBiFPN'
+    assert type(plain.decode_head).__name__ == 'SegBiFPNHead'
+    frskd = init_model(Config.fromfile(osp.join(ROOT, config)), ckpt, 'cpu')
+    assert type(frskd.neck).__name__ == 'FRSKDNeck'
+    assert not plain.training and not frskd.training
+
+    inputs = torch.randn(
+        2, 3, 64, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = frskd(inputs, mode='tensor')
+        torch.testing.assert_close(plain(inputs, mode='tensor'), expected)
+    assert expected.shape == (2, 21, 16, 24) and expected.std() > 0
+    # Through MMSeg's inference API (the configs' 512x512 test pipeline).
+    img = osp.join(voc0712_root, 'VOC2007', 'JPEGImages', '000002.jpg')
+    torch.testing.assert_close(
+        inference_model(plain, img).seg_logits.data,
+        inference_model(frskd, img).seg_logits.data)

@@ -559,6 +559,24 @@ def test_voc0712_pipelines_are_the_authors(voc0712_root):
     flips; validation resized to 512x512, labels at the original size."""
     cfg = load(
         osp.join(CONFIG_DIR, 'baseline', 'efficientdet_d0_voc0712_512x512.py'))
+    # Their order: flip, short side to randint(256, 1024), crop 512, pad
+    # (fill 0 for image and label), blur with p 0.5 and radius U(0, 1).
+    pipeline = cfg.train_dataloader.dataset.datasets[0].pipeline
+    assert pipeline == cfg.train_dataloader.dataset.datasets[1].pipeline
+    assert [t.type for t in pipeline] == [
+        'LoadImageFromFile', 'LoadAnnotations', 'RandomFlip', 'RandomResize',
+        'RandomCrop', 'Pad', 'mmpretrain.GaussianBlur', 'PackSegInputs'
+    ]
+    assert (pipeline[2].prob, pipeline[2].direction) == (0.5, 'horizontal')
+    assert [short for _, short in pipeline[3].scale] == [256, 1024]
+    assert pipeline[3].keep_ratio is True
+    assert pipeline[5].pad_val == dict(img=0, seg=0)
+    blur = pipeline[6]
+    assert (blur.prob, blur.magnitude_range,
+            blur.magnitude_std) == (0.5, (0, 1), 'inf')
+    # MMPretrain's BaseAugTransform: uniform(0, magnitude_level 10) / 10
+    # mapped onto magnitude_range: radius ~ U(0, 1).
+    assert blur.get('magnitude_level', 10) == blur.get('total_level', 10)
     with DefaultScope.overwrite_default_scope('mmseg'):
         train = copy.deepcopy(cfg.train_dataloader.dataset)
         for ds in train.datasets:

@@ -2,6 +2,7 @@
 the data writers of the tests (CIFAR-100 batches, digit canvases)."""
 import importlib.util
 import os.path as osp
+import types
 
 import pytest
 import torch
@@ -52,6 +53,27 @@ def frskd_classifier_cfg(num_classes: int = 5,
             beta=beta,
             temperature=4.0,
             **head))
+
+
+def seg_samples(labels: torch.Tensor) -> list:
+    """SegDataSamples with ``gt_sem_seg`` from (N, H, W) int labels."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for label in labels:
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label[None].long()))
+        h, w = label.shape
+        sample.set_metainfo(
+            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
+        samples.append(sample)
+    return samples
+
+
+def with_frskd_hook(model):
+    """What the Runner does with FRSKDHook before the first iteration."""
+    from frskd_mm.engine.hooks import FRSKDHook
+    FRSKDHook().before_train(types.SimpleNamespace(model=model))
+    return model
 
 
 @pytest.fixture

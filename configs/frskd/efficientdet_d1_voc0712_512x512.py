@@ -23,49 +23,15 @@
 #   teacher's CE is on from the start, as theirs.
 # tools/export_student.py writes the plain student (the baseline's model:
 # backbone, SegBiFPN, SegBiFPNHead).
-_base_ = ['../baseline/efficientdet_d1_voc0712_512x512.py']
+# This file is efficientdet_d0_voc0712_512x512.py (FRSKD) with the d1
+# changes of configs/baseline/efficientdet_d1_voc0712_512x512.py: the
+# B1 backbone and 88 channels for the decoder, the self-teacher and the
+# teacher decoder (a test checks that it equals that baseline plus the
+# FRSKD parts).
+_base_ = ['./efficientdet_d0_voc0712_512x512.py']
 
 model = dict(
-    neck=dict(
-        _delete_=True,
-        type='FRSKDNeck',
-        # The baseline's neck, unchanged: the student's decoder.
-        neck=_base_.model.neck,
-        in_channels=[88] * 6,
-        width=1,
-        num_layers=2,
-        layer_cfg=dict(type='SegBiFPNLayer'),
-        last_layer_top_down_only=True,
-        norm_cfg=dict(type='BN')),
+    backbone=dict(arch='b1'),
+    neck=dict(in_channels=[88] * 6, neck=dict(out_channels=88)),
     decode_head=dict(
-        _delete_=True,
-        type='FRSKDSegHead',
-        # The baseline's decode head, unchanged.
-        student=_base_.model.decode_head,
-        teacher=dict(
-            in_channels=88,
-            in_index=0,
-            channels=256,
-            bias=True,
-            norm_cfg=dict(type='BN', eps=1e-4, momentum=0.997)),
-        alpha=1.0,
-        beta=50.0,
-        temperature=1.0,
-        feature_loss=dict(type='AttentionTransferLoss'),
-        teacher_loss_weight=1.0,
-        kd_pixels='all'))
-
-custom_hooks = [
-    dict(
-        type='FRSKDHook',
-        by_epoch=True,
-        warmup=40,
-        ramp=20,
-        ramp_type='sigmoid',
-        epoch_steps=True)
-]
-
-# The self-teacher reads every output of the inner neck (the last BiFPN
-# layer's bottom-up path included, idle in the baseline): no parameter is
-# left without gradient, so DDP need not search for unused ones.
-find_unused_parameters = False
+        student=dict(in_channels=88), teacher=dict(in_channels=88)))

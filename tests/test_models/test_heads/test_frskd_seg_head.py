@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import seg_samples, with_frskd_hook
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 import frskd_mm  # noqa: F401
-from frskd_mm.engine.hooks import FRSKDHook
 from frskd_mm.models.heads import FRSKDSegHead, SelfTeacherDecoder
 
 NUM_CLASSES = 4
@@ -25,30 +23,6 @@ def mmseg_scope():
     """Build in MMSeg's scope, as a config with default_scope='mmseg'."""
     with DefaultScope.overwrite_default_scope('mmseg'):
         yield
-
-
-class _Runner:
-
-    def __init__(self, model):
-        self.model = model
-
-
-def _with_hook(model):
-    FRSKDHook().before_train(_Runner(model))
-    return model
-
-
-def _samples(labels: torch.Tensor):
-    """SegDataSamples with gt_sem_seg from (N, H, W) int labels."""
-    out = []
-    for lbl in labels:
-        s = SegDataSample()
-        s.gt_sem_seg = PixelData(data=lbl[None].long())
-        h, w = lbl.shape
-        s.set_metainfo(
-            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        out.append(s)
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -79,7 +53,7 @@ def _tiny_head(alpha=0.5,
             beta=beta,
             temperature=temperature,
             teacher_loss_weight=teacher_loss_weight))
-    return _with_hook(head)
+    return with_frskd_hook(head)
 
 
 def _log_softmax(v):
@@ -144,7 +118,7 @@ def _tiny_inputs(seed=0):
 
 def _all_losses(head, s, t, label, feats, refined):
     """What FRSKDSegHead.loss computes after the two decoders ran."""
-    samples = _samples(label)
+    samples = seg_samples(label)
     losses = head.student.loss_by_feat(s, samples)
     losses.update(head.distill_by_feat(s, t, feats, refined, samples))
     return losses
@@ -195,7 +169,7 @@ def test_all_ignored_image_gives_zero_not_nan():
     head = _tiny_head()
     s, t, _, feats, refined = _tiny_inputs()
     label = torch.full((2, 3, 3), IGNORE)
-    losses = head.distill_by_feat(s, t, feats, refined, _samples(label))
+    losses = head.distill_by_feat(s, t, feats, refined, seg_samples(label))
     assert losses['loss_teacher'].item() == 0.0
     assert losses['loss_kd'].item() == 0.0
     assert torch.isfinite(losses['loss_att'])
@@ -216,7 +190,7 @@ def test_logits_are_resized_bilinearly_to_the_label(align_corners):
     label[0, 4, :] = IGNORE
     _, _, _, feats, refined = _tiny_inputs()
     feats, refined = [f[:1] for f in feats], [r[:1] for r in refined]
-    losses = head.distill_by_feat(s, t, feats, refined, _samples(label))
+    losses = head.distill_by_feat(s, t, feats, refined, seg_samples(label))
     up = dict(size=(5, 5), mode='bilinear', align_corners=align_corners)
     expected = _hand_losses(
         F.interpolate(s, **up),
@@ -247,7 +221,7 @@ def test_binary_student_reads_one_channel_as_sigmoid():
     label = torch.randint(0, 2, (2, 3, 3), generator=g)
     label[0, 1, 1] = IGNORE
     _, _, _, feats, refined = _tiny_inputs()
-    losses = head.distill_by_feat(s, t, feats, refined, _samples(label))
+    losses = head.distill_by_feat(s, t, feats, refined, seg_samples(label))
     valid = label != IGNORE
     zt, zs, y = t[:, 0][valid], s[:, 0][valid], label[valid].float()
     bce = F.binary_cross_entropy_with_logits(zt, y)
@@ -366,9 +340,9 @@ def seg_batch():
 
 
 def _train_losses(model, seg_batch):
-    _with_hook(model).train()
+    with_frskd_hook(model).train()
     inputs, labels = seg_batch
-    return model(inputs, _samples(labels), mode='loss')
+    return model(inputs, seg_samples(labels), mode='loss')
 
 
 @pytest.fixture(scope='module')
@@ -465,21 +439,21 @@ def test_training_without_the_hook_names_it(segmentor, seg_batch):
     segmentor.train()
     inputs, labels = seg_batch
     with pytest.raises(RuntimeError, match='FRSKDHook'):
-        segmentor(inputs, _samples(labels), mode='loss')
+        segmentor(inputs, seg_samples(labels), mode='loss')
 
 
 def test_training_without_the_neck_names_it(seg_batch):
     model = build(segmentor_cfg(neck=False, aux=False), init_weights=False)
     # FRSKDHook stops it before the first iteration ...
     with pytest.raises(ValueError, match="no FRSKDNeck: set model.neck="):
-        _with_hook(model)
+        with_frskd_hook(model)
     # ... and the head itself, should it run without the hook's check.
     for loss in model.decode_head.modules():
         if hasattr(loss, 'stop_target_grad'):
             loss.stop_target_grad = True
     inputs, labels = seg_batch
     with pytest.raises(TypeError, match='FRSKDNeck'):
-        model.train()(inputs, _samples(labels), mode='loss')
+        model.train()(inputs, seg_samples(labels), mode='loss')
 
 
 TRAINING_ONLY = ('neck.', 'decode_head.teacher.', 'decode_head.distill.')
@@ -515,7 +489,7 @@ def test_eval_predict_runs_only_the_student_and_equals_the_plain_model(
     ]
     inputs, labels = seg_batch
     with torch.no_grad():
-        preds = segmentor(inputs, _samples(labels), mode='predict')
+        preds = segmentor(inputs, seg_samples(labels), mode='predict')
         tensor = segmentor(inputs, mode='tensor')
     assert calls == []
     for h in handles:
@@ -525,7 +499,7 @@ def test_eval_predict_runs_only_the_student_and_equals_the_plain_model(
     plain.load_state_dict(_student_state(segmentor.state_dict()), strict=True)
     plain.eval()
     with torch.no_grad():
-        plain_preds = plain(inputs, _samples(labels), mode='predict')
+        plain_preds = plain(inputs, seg_samples(labels), mode='predict')
         plain_tensor = plain(inputs, mode='tensor')
     torch.testing.assert_close(tensor, plain_tensor, rtol=0, atol=0)
     for a, b in zip(preds, plain_preds):
@@ -630,13 +604,13 @@ def test_teacher_mismatch_with_the_neck_is_explained(seg_batch, teacher,
     model = build(
         segmentor_cfg(teacher=teacher, aux=False), init_weights=False)
     with pytest.raises(ValueError, match=before_train):
-        _with_hook(model)
+        with_frskd_hook(model)
     for m in model.modules():  # the head's own check, past the hook's
         if hasattr(m, 'stop_target_grad'):
             m.stop_target_grad = True
     inputs, labels = seg_batch
     with pytest.raises(ValueError, match=first_iter):
-        model.train()(inputs, _samples(labels), mode='loss')
+        model.train()(inputs, seg_samples(labels), mode='loss')
 
 
 def test_neck_channels_that_do_not_match_the_backbone():
@@ -648,4 +622,4 @@ def test_neck_channels_that_do_not_match_the_backbone():
             match=r'level 3: expected 100 channels '
             r'.*model.neck.in_channels must equal the backbone '
             r'stage channels \[16, 32, 64, 128\]'):
-        _with_hook(model)
+        with_frskd_hook(model)

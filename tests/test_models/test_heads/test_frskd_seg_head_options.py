@@ -6,14 +6,12 @@ import math
 
 import pytest
 import torch
+from conftest import seg_samples, with_frskd_hook
 from mmengine.config import ConfigDict
 from mmengine.registry import DefaultScope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 import frskd_mm  # noqa: F401
-from frskd_mm.engine.hooks import FRSKDHook
 from frskd_mm.tasks import get_task
 
 IGNORE = 255
@@ -23,23 +21,6 @@ IGNORE = 255
 def mmseg_scope():
     with DefaultScope.overwrite_default_scope('mmseg'):
         yield
-
-
-class _Runner:
-
-    def __init__(self, model):
-        self.model = model
-
-
-def _samples(labels):
-    out = []
-    for lbl in labels:
-        s = SegDataSample(gt_sem_seg=PixelData(data=lbl[None].long()))
-        h, w = lbl.shape
-        s.set_metainfo(
-            dict(img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w)))
-        out.append(s)
-    return out
 
 
 def _head(**kwargs):
@@ -58,8 +39,7 @@ def _head(**kwargs):
         temperature=2.0)
     cfg.update(kwargs)
     head = MODELS.build(cfg)
-    FRSKDHook().before_train(_Runner(head))
-    return head
+    return with_frskd_hook(head)
 
 
 def _kl_per_pixel(s, t, temperature):
@@ -89,7 +69,7 @@ def test_kd_average_over_valid_or_all_pixels(kd_pixels):
     feats = [torch.rand(2, 2, 3, 3, generator=g)]
     refined = [torch.rand(2, 5, 3, 3, generator=g)]
     head = _head(kd_pixels=kd_pixels)
-    losses = head.distill_by_feat(s, t, feats, refined, _samples(label))
+    losses = head.distill_by_feat(s, t, feats, refined, seg_samples(label))
     kl = _kl_per_pixel(s, t, 2.0)
     if kd_pixels == 'all':
         # The authors: the KL summed over every pixel / (N * H * W).
@@ -182,10 +162,10 @@ def _build(cfg):
 
 def test_frskd_trains_on_top_of_an_fpn_neck(batch):
     model = _build(segmentor_cfg())
-    FRSKDHook().before_train(_Runner(model))
+    with_frskd_hook(model)
     model.train()
     inputs, labels = batch
-    losses = model(inputs, _samples(labels), mode='loss')
+    losses = model(inputs, seg_samples(labels), mode='loss')
     assert {'decode.loss_teacher', 'decode.loss_kd', 'decode.loss_att'} <= \
         set(losses)
     fpn = list(model.neck.neck.parameters())
@@ -216,15 +196,15 @@ def test_hook_checks_the_inner_neck_before_training():
             ValueError,
             match=r'inner neck model.neck.neck \(FPN\)'
             r' returned 4 feature maps'):
-        FRSKDHook().before_train(_Runner(model))
+        with_frskd_hook(model)
 
 
 def test_export_keeps_the_inner_neck_and_the_student_logits(batch):
     model = _build(segmentor_cfg())
-    FRSKDHook().before_train(_Runner(model))
+    with_frskd_hook(model)
     inputs, labels = batch
     model.train()
-    model(inputs, _samples(labels), mode='loss')  # moves the BN statistics
+    model(inputs, seg_samples(labels), mode='loss')  # moves the BN statistics
     task = get_task(dict(default_scope='mmseg'))
     plain_cfg = task.student_model_config(segmentor_cfg().to_dict())
     assert plain_cfg['neck'] == FPN

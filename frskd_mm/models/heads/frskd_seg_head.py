@@ -175,8 +175,7 @@ class FRSKDSegHead(BaseModule):
                 'model.decode_head.teacher.in_channels='
                 f'{self.teacher.in_channels} but refined level {i} '
                 '(model.decode_head.teacher.in_index) has '
-                f'{widths[i]} channels (model.neck.width={neck.width} x '
-                f'{neck.in_channels[i]}); set '
+                f'{widths[i]} channels ({neck.width_origin(i)}); set '
                 f'model.decode_head.teacher.in_channels={widths[i]}.')
         stages = list(stage_channels or neck.in_channels)
         self.distill.check_feature_channels(stages, widths,

@@ -36,6 +36,10 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
             level, so a bottom-up path would stay untrained).
         norm_cfg (dict, optional): Normalisation layer of every conv block.
             Defaults to BN.
+        resample_conv (bool): A 1x1 conv-BN-ReLU after each resampling
+            (needed where adjacent widths differ: the authors' ``BiFPNc``).
+            False resizes only, as the authors' uniform-width ``BiFPN``;
+            then all widths must be equal. Defaults to True.
     """
 
     def __init__(self,
@@ -44,7 +48,8 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
                  depth: int,
                  with_lateral: bool = True,
                  bottom_up: bool = True,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: Optional[dict] = None,
+                 resample_conv: bool = True) -> None:
         super().__init__()
         n = len(out_channels)
         if n < 2:
@@ -59,7 +64,8 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
                 in_channels, out_channels)) if with_lateral else None
         # Top-down nodes of levels 1..n-1; upsample from level i+1 to i.
         self.upsamples = nn.ModuleList(
-            Resample(out_channels[i + 1], out_channels[i], norm_cfg)
+            Resample(out_channels[i +
+                                  1], out_channels[i], norm_cfg, resample_conv)
             for i in range(n - 1))
         self.top_down_nodes = nn.ModuleList(
             FusionNode(2, out_channels[i], depth, norm_cfg=norm_cfg)
@@ -73,7 +79,8 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
             for c, d in zip(in_channels[1:], out_channels[1:]))
         # Bottom-up nodes of levels 2..n; downsample from level i-1 to i.
         self.downsamples = nn.ModuleList(
-            Resample(out_channels[i - 1], out_channels[i], norm_cfg)
+            Resample(out_channels[i -
+                                  1], out_channels[i], norm_cfg, resample_conv)
             for i in range(1, n))
         self.bottom_up_nodes = nn.ModuleList(
             FusionNode(

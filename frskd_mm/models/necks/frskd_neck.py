@@ -36,7 +36,14 @@ class FRSKDNeck(BaseModule):
             the self-teacher refines (n >= 2), in their order: the backbone
             stages (set the backbone's ``out_indices`` to all of them) or,
             with ``neck``, that neck's output levels.
-        width (int): Width multiplier w of the self-teacher. Defaults to 2.
+        width (int): Width multiplier w of the self-teacher: level i has
+            ``d_i = w * c_i`` channels (the authors' ``BiFPNc``). Defaults
+            to 2.
+        out_channels (int, optional): One width for every level instead
+            (``d_i = out_channels``, ``width`` unused): the authors'
+            uniform-width ``BiFPN`` of the paper's ablation (their default
+            256), with ``layer_cfg=dict(type='BiFPNLayer',
+            resample_conv=False)``. Defaults to None.
         depth (int): Separable convolutions per fusion block of the default
             layer (:class:`BiFPNLayer`). Defaults to 2.
         num_layers (int): Number of stacked BiFPN layers. Defaults to 1.
@@ -82,6 +89,7 @@ class FRSKDNeck(BaseModule):
     def __init__(self,
                  in_channels: Sequence[int],
                  width: int = 2,
+                 out_channels: Optional[int] = None,
                  depth: int = 2,
                  num_layers: int = 1,
                  neck: Optional[dict] = None,
@@ -110,7 +118,14 @@ class FRSKDNeck(BaseModule):
         self.in_channels = in_channels
         self.width = width
         self.backbone_grad_scale = backbone_grad_scale
-        self.out_channels = [width * c for c in in_channels]
+        if out_channels is not None and not (isinstance(out_channels, int)
+                                             and out_channels > 0):
+            raise ValueError('FRSKDNeck.out_channels must be a positive int '
+                             f'(one width for all levels), got '
+                             f'{out_channels!r}.')
+        self.uniform_width = out_channels
+        self.out_channels = [out_channels] * len(in_channels) \
+            if out_channels else [width * c for c in in_channels]
         self.num_classes = num_classes
         self.eval_teacher = eval_teacher
         self.neck = _build_inner_neck(neck)
@@ -132,6 +147,14 @@ class FRSKDNeck(BaseModule):
         # The teacher only: the inner neck keeps the student's layout.
         self.layers.to(memory_format=self.memory_format)
         self._inputs_checked = False
+
+    def width_origin(self, level: int) -> str:
+        """Where refined level ``level``'s width comes from, as config
+        keys, for error messages."""
+        if self.uniform_width:
+            return f'model.neck.out_channels={self.uniform_width}'
+        return (f'model.neck.width={self.width} x '
+                f'{self.in_channels[level]}')
 
     def student_features(self, inputs: Tuple[Tensor,
                                              ...]) -> Tuple[Tensor, ...]:

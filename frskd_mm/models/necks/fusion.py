@@ -261,21 +261,35 @@ class Resample(LegacyKeysMixin, nn.Module):
     because it is faster (a quarter of the conv and norm work, forward and
     backward) than the plain resize-then-convolve.
 
+    Without the conv (``with_conv=False``, equal widths) it only resizes,
+    as the authors' uniform-width ``BiFPN`` does (nearest 2x up, 3x3/2
+    'same' max pooling down).
+
     Args:
         in_channels (int): Channels of the source level.
         out_channels (int): Channels of the target level.
         norm_cfg (dict, optional): Normalisation layer. Defaults to BN.
+        with_conv (bool): Build the 1x1 conv-BN-ReLU. Defaults to True.
     """
 
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 norm_cfg: Optional[dict] = None) -> None:
+                 norm_cfg: Optional[dict] = None,
+                 with_conv: bool = True) -> None:
         super().__init__()
-        self.conv = conv1x1_norm_relu(in_channels, out_channels, norm_cfg)
+        if not with_conv and in_channels != out_channels:
+            raise ValueError(
+                'A resampling without conv keeps the channels: the levels '
+                f'have {in_channels} and {out_channels}. Use equal widths '
+                "(FRSKDNeck's out_channels) or resample_conv=True.")
+        self.conv = conv1x1_norm_relu(in_channels, out_channels,
+                                      norm_cfg) if with_conv else None
 
     def _legacy_key_map(self) -> Dict[str, str]:
         """Version 1: ``conv`` was ``nn.Sequential(conv, norm, ReLU)``."""
+        if self.conv is None:
+            return {}
         return conv_module_key_map(self.conv, 'conv.', 'conv.0.', 'conv.1.')
 
     def forward(self, x: Tensor, size: Tuple[int, int]) -> Tensor:
@@ -286,6 +300,8 @@ class Resample(LegacyKeysMixin, nn.Module):
         Returns:
             Tensor: (N, C_out, H', W'), non-negative.
         """
+        if self.conv is None:
+            return resize_to(x, size)
         h, w = x.shape[-2:]
         if (2 * h, 2 * w) == tuple(size):
             return F.interpolate(

@@ -55,6 +55,23 @@ def frskd_classifier_cfg(num_classes: int = 5,
             **head))
 
 
+def sla_classifier_cfg(frskd: bool = True, num_classes: int = 5, **kwargs):
+    """:func:`frskd_classifier_cfg`'s WRN-16-2 as FRSKD + SLA (the refined
+    T_3 has 2 x 128 channels), or as SLA-SD (GAP + SLAClsHead), as
+    configs/{frskd,baseline}/wrn16_2_cifar100_sla.py."""
+    cfg = frskd_classifier_cfg(num_classes)
+    cfg['type'] = 'SLAImageClassifier'
+    if frskd:
+        cfg['head'].update(type='FRSKDSLAClsHead', teacher_in_channels=256)
+    else:
+        cfg['backbone']['out_indices'] = (2, )
+        cfg['neck'] = dict(type='GlobalAveragePooling')
+        cfg['head'] = dict(
+            type='SLAClsHead', num_classes=num_classes, in_channels=128)
+    cfg.update(kwargs)
+    return cfg
+
+
 def seg_samples(labels: torch.Tensor) -> list:
     """SegDataSamples with ``gt_sem_seg`` from (N, H, W) int labels."""
     from mmengine.structures import PixelData

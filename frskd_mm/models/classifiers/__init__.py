@@ -1,0 +1,3 @@
+from .sla_image_classifier import SLAImageClassifier
+
+__all__ = ['SLAImageClassifier']

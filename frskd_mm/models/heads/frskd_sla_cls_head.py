@@ -85,6 +85,14 @@ class FRSKDSLAClsHead(FRSKDClsHead):
         if sla_weight < 0:
             raise ValueError(
                 f'model.head.sla_weight must be >= 0, got {sla_weight}.')
+        if getattr(self.distill.feature_loss, 'needs_preact', False):
+            raise ValueError(
+                'FRSKDSLAClsHead computes the feature term on F_i and T_i '
+                'of the plain and the rotated images, but model.head.'
+                f'feature_loss ({type(self.distill.feature_loss).__name__}) '
+                'reads pre-activation features, which this head does not '
+                "pass: use dict(type='AttentionTransferLoss') (the authors' "
+                "SLA setting) or dict(type='FitNetLoss', ...).")
         self.sla_weight = sla_weight
         self.teacher_in_channels = teacher_in_channels
         self.joint_fc = nn.Linear(in_channels, NUM_ROTATIONS * num_classes)

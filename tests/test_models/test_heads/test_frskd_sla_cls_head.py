@@ -177,3 +177,11 @@ def test_prediction_is_the_student_classifier():
     feats, _, _ = _inputs()
     expected = head.fc(feats[-1].mean(dim=(2, 3)))
     torch.testing.assert_close(head(tuple(feats)), expected)
+
+
+def test_a_feature_loss_on_pre_activations_is_refused(monkeypatch):
+    from frskd_mm.models.losses import AttentionTransferLoss
+    monkeypatch.setattr(
+        AttentionTransferLoss, 'needs_preact', True, raising=False)
+    with pytest.raises(ValueError, match=r'model\.head\.feature_loss'):
+        _head()

@@ -6,7 +6,8 @@ one step on a tiny random batch (through the config's data preprocessor, so
 Mixup/CutMix run as in training); its datasets are built on a fake copy of
 the expected on-disk layout, after the tools' data check
 (``check_dataset_configs``) has passed on it. Each FRSKD config must be its
-baseline plus the FRSKD neck, head and hook, nothing else.
+baseline plus the FRSKD neck, head and hook, nothing else; with SLA
+(``*_sla``) the baseline is SLA-SD and the FRSKD head is FRSKD + SLA.
 """
 import copy
 import glob
@@ -51,6 +52,19 @@ NAMES = sorted({osp.basename(p)[:-3] for p in ALL_CONFIGS})
 # Backbones that run at CIFAR resolution (32x32); the others use 224 crops.
 CIFAR_BACKBONES = ('ResNet_CIFAR', 'WideResNetCIFAR')
 FRSKD_LOSSES = {'loss_cls', 'loss_teacher', 'loss_kd', 'loss_att'}
+# Self-supervised label augmentation (SLA, Lee et al., ICML 2020): the
+# FRSKD head of each baseline head type, and the loss terms of each head.
+FRSKD_HEAD_OF = {
+    'LinearClsHead': 'FRSKDClsHead',
+    'SLAClsHead': 'FRSKDSLAClsHead'
+}
+SLA_LOSSES = {'loss_cls', 'loss_joint', 'loss_sla'}
+LOSSES = {
+    'FRSKDClsHead': FRSKD_LOSSES,
+    'SLAClsHead': SLA_LOSSES,
+    'FRSKDSLAClsHead': FRSKD_LOSSES | SLA_LOSSES
+    | {'loss_teacher_joint', 'loss_teacher_sla'},
+}
 
 # The paper's settings (Ji et al., CVPR 2021, and the authors' defaults):
 # classes, alpha, beta, images per GPU, GPUs, epochs, lr steps, batch aug.
@@ -61,6 +75,9 @@ PAPER = {
     'resnet18_cifar100_cutmix':
     (100, 2, 100, 128, 1, 200, [100, 150], dict(type='CutMix', alpha=1.0)),
     'wrn16_2_cifar100': (100, 2, 100, 128, 1, 200, [100, 150], None),
+    # The authors' --aux sla --aux_lamb 1 (classification/README.md).
+    'resnet18_cifar100_sla': (100, 2, 100, 128, 1, 200, [100, 150], None),
+    'wrn16_2_cifar100_sla': (100, 2, 100, 128, 1, 200, [100, 150], None),
     'resnet18_tinyimagenet': (200, 3, 100, 128, 1, 200, [100, 150], None),
     'resnet18_cub200': (200, 1, 200, 32, 1, 200, [100, 150], None),
     'resnet18_mit67': (67, 1, 200, 32, 1, 200, [100, 150], None),
@@ -84,7 +101,7 @@ def build_model(cfg: Config):
 
 
 def is_frskd(cfg: Config) -> bool:
-    return cfg.model.head.type == 'FRSKDClsHead'
+    return cfg.model.head.type in FRSKD_HEAD_OF.values()
 
 
 def input_size(cfg: Config) -> int:
@@ -135,7 +152,7 @@ def test_config_trains_one_step(path):
             assert torch.isclose(score.sum(), torch.tensor(1.0))
 
     losses = model(**data, mode='loss')
-    assert set(losses) == (FRSKD_LOSSES if frskd else {'loss'})
+    assert set(losses) == LOSSES.get(cfg.model.head.type, {'loss'})
     for name, value in losses.items():
         assert value.dim() == 0 and torch.isfinite(value), (name, value)
         assert value >= 0, (name, value)
@@ -161,7 +178,7 @@ def test_config_trains_one_step(path):
 def test_frskd_twin_differs_only_by_frskd(name):
     base = load(osp.join(CONFIG_DIR, 'baseline', f'{name}.py')).to_dict()
     frskd = load(osp.join(CONFIG_DIR, 'frskd', f'{name}.py')).to_dict()
-    assert base['model']['head']['type'] != 'FRSKDClsHead'
+    assert base['model']['head']['type'] in FRSKD_HEAD_OF
     assert 'custom_hooks' not in base
     assert [h['type'] for h in frskd['custom_hooks']] == ['FRSKDHook']
     # frskd_runtime.py cannot set custom_imports (a key set by two bases is
@@ -171,13 +188,16 @@ def test_frskd_twin_differs_only_by_frskd(name):
 
     bm, fm = base['model'], frskd['model']
     assert fm['neck']['type'] == 'FRSKDNeck'
-    assert fm['head']['type'] == 'FRSKDClsHead'
+    assert fm['head']['type'] == FRSKD_HEAD_OF[bm['head']['type']]
     # The FRSKD head is the baseline's classifier plus the distillation.
     assert fm['head']['num_classes'] == bm['head']['num_classes']
     assert fm['head']['in_channels'] == bm['head']['in_channels']
     assert fm['head']['loss'] == bm['head']['loss']
     assert fm['neck']['num_classes'] == bm['head']['num_classes']
     assert fm['neck']['in_channels'][-1] == bm['head']['in_channels']
+    if bm['head']['type'] == 'SLAClsHead':  # the same SLA on both sides
+        for key in ('sla_weight', 'temperature', 'joint_loss'):
+            assert fm['head'].get(key) == bm['head'].get(key), key
     # The self-teacher sees every stage up to the baseline's last one.
     last = bm['backbone']['out_indices'][-1]
     assert list(fm['backbone']['out_indices']) == list(range(last + 1))
@@ -215,6 +235,46 @@ def test_frskd_config_follows_the_paper(name):
     assert train_aug == augments
     if augments is not None:
         assert head.loss.use_soft
+
+
+SLA_CONFIGS = sorted(
+    config_id(p) for p in ALL_CONFIGS if config_id(p).endswith('_sla'))
+
+
+def test_sla_configs_exist_in_twins():
+    assert SLA_CONFIGS == [
+        'baseline/resnet18_cifar100_sla', 'baseline/wrn16_2_cifar100_sla',
+        'frskd/resnet18_cifar100_sla', 'frskd/wrn16_2_cifar100_sla'
+    ]
+
+
+@pytest.mark.parametrize('config', SLA_CONFIGS)
+def test_sla_config_is_its_plain_config_plus_sla(config):
+    """The authors' --aux sla --aux_lamb 1 on top of the plain config of the
+    same folder: the SLA classifier and head, weight 1 at the
+    distillation temperature T 4, nothing else changed."""
+    sla = load(osp.join(CONFIG_DIR, f'{config}.py')).to_dict()
+    plain = load(osp.join(CONFIG_DIR, f'{config[:-len("_sla")]}.py')).to_dict()
+    sla_model, plain_model = sla.pop('model'), plain.pop('model')
+    assert sla == plain
+    assert sla_model.pop('type') == 'SLAImageClassifier'
+    assert plain_model.pop('type') == 'ImageClassifier'
+    head = sla_model.pop('head')
+    plain_head = plain_model.pop('head')
+    assert sla_model == plain_model  # backbone, neck
+    assert head.pop('sla_weight') == 1.0
+    assert head.get('temperature') == 4.0
+    if head['type'] == 'FRSKDSLAClsHead':
+        # The self-teacher's joint classifier reads the refined T_n.
+        neck = sla_model['neck']
+        assert head.pop('teacher_in_channels') == \
+            neck['width'] * neck['in_channels'][-1]
+        assert plain_head['type'] == 'FRSKDClsHead'
+    else:
+        assert head.pop('temperature') == 4.0
+        assert plain_head['type'] == 'LinearClsHead'
+    head.pop('type'), plain_head.pop('type')
+    assert head == plain_head
 
 
 # The FRSKD authors' CIFAR normalisation (their classification/dataset.py):
@@ -285,7 +345,8 @@ def test_config_imports_frskd_mm(path):
     cfg = load(path)
     used = set(_config_types(cfg.to_dict())) & FRSKD_MM_TYPES
     if config_id(path).startswith('frskd'):
-        assert used >= {'FRSKDNeck', 'FRSKDClsHead', 'FRSKDHook'}
+        assert used >= {'FRSKDNeck', 'FRSKDHook'}
+        assert used & set(FRSKD_HEAD_OF.values())
     # Baselines set it even when they only use MMPretrain modules (ImageNet):
     # their FRSKD twins inherit it.
     assert cfg.get('custom_imports') == dict(

@@ -83,3 +83,20 @@ def test_deployed_flops_equal_the_baselines(path):
     base_flops, base_params = _cost(load(twin_of(path)), size)
     assert frskd_flops == base_flops > 0
     assert frskd_params > base_params
+
+
+SLA_SD = sorted(glob.glob(osp.join(CONFIG_DIR, 'baseline', '*_sla.py')))
+
+
+@pytest.mark.parametrize('path', SLA_SD, ids=config_id)
+def test_sla_sd_deploys_at_the_plain_baselines_cost(path):
+    """The SLA-SD twin of an FRSKD + SLA config deploys as its plain
+    baseline too: same FLOPs, and its only extra parameters are the joint
+    classifier's, 4 C x (in_channels + 1)."""
+    cfg = load(path)
+    sla_flops, sla_params = _cost(cfg, 32)
+    plain_flops, plain_params = _cost(load(path[:-len('_sla.py')] + '.py'), 32)
+    assert sla_flops == plain_flops > 0
+    head = cfg.model.head
+    assert sla_params - plain_params == \
+        4 * head.num_classes * (head.in_channels + 1)

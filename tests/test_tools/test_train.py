@@ -54,7 +54,7 @@ def test_frskd_trains_validates_checkpoints_and_resumes(
 
 @pytest.mark.parametrize('name', [
     'resnet18_cifar100_mixup', 'resnet18_cifar100_cutmix', 'wrn16_2_cifar100',
-    'resnet18_cifar100_uniform_bifpn'
+    'resnet18_cifar100_uniform_bifpn', 'resnet18_cifar100_od'
 ])
 def test_variants_train(name, cifar100_root, tmp_path):
     train(f'configs/frskd/{name}.py', tmp_path, cifar100_root)

@@ -12,6 +12,7 @@ from torch import Tensor
 from frskd_mm.registry import HOOKS
 from ...models.losses.self_distill_loss import SelfDistillLoss
 from ...models.model_checks import check_frskd_model
+from ...models.preact import enable_preact_features
 
 RAMPS = ('linear', 'sigmoid')
 
@@ -34,6 +35,11 @@ class FRSKDHook(Hook):
     The ``sigmoid`` ramp is ``exp(-5 (1 - t)^2)`` (Laine & Aila, ICLR 2017),
     as in the authors' segmentation recipe. The factor is recomputed from
     the runner's progress, so resuming restores it.
+
+    A feature loss that reads pre-activation features (the OD loss) gets
+    them set up here too (:func:`~frskd_mm.models.preact.
+    enable_preact_features`): the backbone records them, the neck returns
+    them, and the loss takes its margins from the self-teacher's BNs.
 
     It also guards the run. Before the first iteration it checks that the
     FRSKD parts of the config fit together (the neck's levels and channels
@@ -132,6 +138,7 @@ class FRSKDHook(Hook):
                 '(or the segmentation head) with FRSKDNeck, or remove the '
                 'hook from custom_hooks.')
         check_frskd_model(model)
+        enable_preact_features(model)
         for loss in self._losses:
             loss.stop_target_grad = True
 

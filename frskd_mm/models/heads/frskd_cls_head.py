@@ -190,8 +190,20 @@ class FRSKDClsHead(ClsHead):
                 _targets(data_samples),
                 avg_factor=teacher_logits.size(0),
                 **kwargs))
+        student_feats, refined_feats = tuple(feats), feats.refined
+        if getattr(self.distill.feature_loss, 'needs_preact', False):
+            # The OD loss reads the features before their ReLU.
+            if feats.student_preact is None:
+                raise RuntimeError(
+                    f'{type(self.distill.feature_loss).__name__} needs '
+                    'pre-activation features, which FRSKDHook sets up '
+                    "before training: add dict(type='FRSKDHook') to "
+                    'custom_hooks.')
+            student_feats = feats.student_preact
+            refined_feats = feats.refined_preact
         losses.update(
-            self.distill(student_logits, teacher_logits, feats, feats.refined))
+            self.distill(student_logits, teacher_logits, student_feats,
+                         refined_feats))
         losses.update(student)  # accuracy_top-k with cal_acc
         return losses
 

@@ -99,14 +99,33 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
                                         f'{name}.{i}.1.'))
         return mapping
 
-    def forward(self, inputs: Sequence[Tensor]) -> List[Tensor]:
+    def preact_norms(self) -> List[nn.Module]:
+        """The norm layers whose outputs are T_1..T_n before their ReLU:
+        the top-down node of level 1 and the bottom-up nodes (the authors'
+        ``get_bn_before_relu``). Only with the bottom-up path."""
+        if not self.bottom_up:
+            raise ValueError(
+                'The pre-activation outputs are those of the bottom-up path; '
+                'this layer has none (last_layer_top_down_only=True).')
+        nodes = [self.top_down_nodes[0]] + list(self.bottom_up_nodes)
+        return [node.conv[-1].pointwise_conv.norm for node in nodes]
+
+    def forward(self,
+                inputs: Sequence[Tensor],
+                preact: bool = False) -> List[Tensor]:
         """Args:
             inputs: n maps, level i of shape (N, in_channels[i], H_i, W_i).
+            preact (bool): Also return T_1..T_n before their ReLU (the
+                node outputs, for the OD feature loss). Needs the bottom-up
+                path.
 
         Returns:
             list[Tensor]: ReLU(T_1..T_n) (ReLU(P_1..P_n) without the
-            bottom-up path), level i of shape (N, d_i, H_i, W_i).
+            bottom-up path), level i of shape (N, d_i, H_i, W_i); with
+            ``preact``, the pair ``(ReLU(T), T)``.
         """
+        if preact and not self.bottom_up:
+            self.preact_norms()  # raises, saying why
         n = len(inputs)
         sizes = [x.shape[-2:] for x in inputs]
         if self.with_lateral:
@@ -121,12 +140,16 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
         # outputs already; only the nodes' outputs (BN) need the ReLU, once:
         # every consumer of P_i and T_i (the paper's fusion, resampling and
         # outputs) takes them through a ReLU.
+        # With ``preact`` the node outputs are kept: ReLU out of place.
+        relu = F.relu if preact else F.relu_
         top_down = [None] * n
         top_down[-1] = laterals[-1]
         for i in range(n - 2, -1, -1):
             up = self.upsamples[i](top_down[i + 1], sizes[i])
-            top_down[i] = F.relu(
-                self.top_down_nodes[i]([laterals[i], up]), inplace=True)
+            node = self.top_down_nodes[i]([laterals[i], up])
+            top_down[i] = relu(node)
+            if i == 0:
+                pre = [node]
         if not self.bottom_up:
             return top_down
 
@@ -140,6 +163,7 @@ class BiFPNLayer(LegacyKeysMixin, nn.Module):
                 fused = [second_laterals[i - 1], top_down[i], down]
             else:
                 fused = [second_laterals[i - 1], down]
-            outs.append(
-                F.relu(self.bottom_up_nodes[i - 1](fused), inplace=True))
-        return outs
+            node = self.bottom_up_nodes[i - 1](fused)
+            pre.append(node)
+            outs.append(relu(node))
+        return (outs, pre) if preact else outs

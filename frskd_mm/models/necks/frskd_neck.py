@@ -1,5 +1,5 @@
 """FRSKD self-teacher network (Ji et al., CVPR 2021, Sec. 3.1)."""
-from typing import Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -147,6 +147,7 @@ class FRSKDNeck(BaseModule):
         # The teacher only: the inner neck keeps the student's layout.
         self.layers.to(memory_format=self.memory_format)
         self._inputs_checked = False
+        self.preact_source = None  # see record_preact
 
     def width_origin(self, level: int) -> str:
         """Where refined level ``level``'s width comes from, as config
@@ -191,12 +192,47 @@ class FRSKDNeck(BaseModule):
             scale_grad(x, self.backbone_grad_scale).contiguous(
                 memory_format=self.memory_format) for x in inputs
         ]
-        for layer in self.layers:
-            feats = layer(feats)
+        preact = self.preact_source is not None
+        refined_preact = student_preact = None
+        for k, layer in enumerate(self.layers):
+            if preact and k == len(self.layers) - 1:
+                feats, refined_preact = layer(feats, preact=True)
+            else:
+                feats = layer(feats)
         logits = None
         if self.fc is not None:
             logits = self.fc(F.adaptive_avg_pool2d(feats[-1], 1).flatten(1))
-        return SelfTeacherFeatures(inputs, feats, logits)
+        if preact:
+            student_preact = self.preact_source()
+        return SelfTeacherFeatures(inputs, feats, logits, student_preact,
+                                   refined_preact)
+
+    def record_preact(self, source: Optional[Callable[[], Sequence[Tensor]]]):
+        """Also return the pre-activation features in training (for the OD
+        feature loss): T_1..T_n before their ReLU from the last layer, and
+        F_1..F_n before their last ReLU from ``source``.
+
+        Args:
+            source (callable, optional): Returns the student's
+                pre-activation features of the current forward pass (see
+                :class:`~frskd_mm.models.preact.PreActRecorder`); None
+                switches it off.
+        """
+        if source is not None:
+            self.preact_norms()  # raises if the last layer has no preact
+        self.preact_source = source
+
+    def preact_norms(self) -> List[nn.Module]:
+        """The norm layers whose outputs are T_1..T_n before their ReLU
+        (the last layer's), from which the OD loss takes its margins."""
+        layer = self.layers[-1]
+        if self.neck is not None or not hasattr(layer, 'preact_norms'):
+            raise ValueError(
+                'Pre-activation features (the OD feature loss) need the '
+                "classification layer with its bottom-up path: FRSKDNeck "
+                "with layer_cfg=dict(type='BiFPNLayer'), no inner neck and "
+                'last_layer_top_down_only=False.')
+        return layer.preact_norms()
 
     def check_inputs(self, inputs: Tuple[Tensor, ...]) -> None:
         """Raise, naming the config keys, unless ``inputs`` are n maps with

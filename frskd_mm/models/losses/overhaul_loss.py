@@ -1,0 +1,183 @@
+"""The feature term of "A Comprehensive Overhaul of Feature Distillation"
+(Heo et al., ICCV 2019), as the FRSKD authors use it with their
+self-teacher (MingiJi/FRSKD, ``classification/distill_loss/OD.py``)."""
+import math
+from typing import List, Sequence
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from torch import Tensor
+
+from frskd_mm.registry import MODELS
+
+#: BatchNorm, the connectors' normalisation.
+BN = dict(type='BN')
+
+
+def bn_margin(norm: nn.Module) -> Tensor:
+    """The expected value of the negative part of each channel's
+    pre-activation, from the BN that produces it (Heo et al., Eq. 3).
+
+    With ``s = |gamma|`` and ``m = beta`` of the BN, a channel's output is
+    taken as N(m, s^2); the margin is ``E[x | x < 0] = m - s * phi(m / s) /
+    Phi(-m / s)``, or ``-3 s`` where ``Phi(-m / s) <= 0.001``.
+
+    Args:
+        norm (nn.Module): A BatchNorm with ``weight`` and ``bias``.
+
+    Returns:
+        Tensor: The margins, shape (C, ), float32.
+    """
+    s = norm.weight.detach().double().abs().cpu()
+    m = norm.bias.detach().double().cpu()
+    z = -m / s
+    cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    pdf = torch.exp(-(m / s)**2 / 2) / math.sqrt(2 * math.pi)
+    margin = torch.where(cdf > 0.001, -s * pdf / cdf + m, -3 * s)
+    return margin.float()
+
+
+@MODELS.register_module()
+class OverhaulLoss(nn.Module):
+    """Partial L2 distance between connected student pre-activations and
+    margin-clipped self-teacher pre-activations.
+
+    Level i (of n, finest first): the student's pre-ReLU feature F_i goes
+    through a connector ``1x1 conv (no bias) -> BN`` to the teacher's
+    ``d_i`` channels, the teacher's pre-ReLU feature T_i is clipped from
+    below at the margin ``m_i`` (:func:`bn_margin` of the BN before T_i's
+    ReLU), and
+
+    ``L_i = sum((C_i(F_i) - t)^2 * [C_i(F_i) > t or t > 0]) / N``,
+    ``t = max(T_i, m_i)``;
+
+    the loss is ``sum_i L_i / 2^(n - i)``, as the authors weight it (the
+    finest level by ``1 / 2^(n-1)``, the last by 1). Heo et al.'s own
+    CIFAR code divides the sum by 1000, so beta around 1e-3 is their
+    weighting.
+
+    The margins are computed once, from the self-teacher's BN parameters
+    when training starts (``FRSKDHook`` calls :meth:`init_margins`; the
+    authors compute them when the loss is built, from the untrained
+    teacher), and kept as buffers, so a resumed run keeps them. Only the
+    connectors are trained with this loss; they are not part of the
+    deployed model.
+
+    Args:
+        student_channels (Sequence[int]): c_1..c_n.
+        teacher_channels (Sequence[int]): d_1..d_n.
+        norm_cfg (dict): The connectors' norm layer. Defaults to BN.
+    """
+
+    #: FRSKDNeck and the backbone must provide pre-activation features.
+    needs_preact = True
+
+    def __init__(self,
+                 student_channels: Sequence[int],
+                 teacher_channels: Sequence[int],
+                 norm_cfg: dict = BN) -> None:
+        super().__init__()
+        if len(student_channels) != len(teacher_channels):
+            raise ValueError('OverhaulLoss needs one teacher width per '
+                             f'student level, got {list(student_channels)} '
+                             f'and {list(teacher_channels)}.')
+        self.student_channels = list(student_channels)
+        self.teacher_channels = list(teacher_channels)
+        # MMCV's default init of the conv (Kaiming normal, fan-out) and BN
+        # (1, 0) is the authors' connector init.
+        self.connectors = nn.ModuleList(
+            ConvModule(
+                c_s, c_t, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
+            for c_s, c_t in zip(student_channels, teacher_channels))
+        for i, c in enumerate(self.teacher_channels):
+            self.register_buffer(f'margin{i}',
+                                 torch.full((1, c, 1, 1), float('nan')))
+
+    @property
+    def margins(self) -> List[Tensor]:
+        """m_1..m_n, each (1, d_i, 1, 1); NaN until :meth:`init_margins`."""
+        return [
+            getattr(self, f'margin{i}')
+            for i in range(len(self.teacher_channels))
+        ]
+
+    @property
+    def margins_ready(self) -> bool:
+        """Whether the margins were set (here or by a loaded checkpoint)."""
+        return not any(bool(torch.isnan(m).any()) for m in self.margins)
+
+    def init_margins(self, norms: Sequence[nn.Module]) -> None:
+        """Set the margins from the BNs before the teacher's ReLUs, unless
+        they are set already (e.g. restored by a resumed run).
+
+        Args:
+            norms (Sequence[nn.Module]): One BN per level, d_i channels.
+        """
+        if self.margins_ready:
+            return
+        if len(norms) != len(self.teacher_channels):
+            raise ValueError(
+                f'OverhaulLoss has {len(self.teacher_channels)} levels but '
+                f'the self-teacher gives {len(norms)} BNs.')
+        for margin, norm in zip(self.margins, norms):
+            value = bn_margin(norm)
+            if value.numel() != margin.shape[1]:
+                raise ValueError(
+                    f'OverhaulLoss margin of {margin.shape[1]} channels but '
+                    f'the BN has {value.numel()}; check teacher_channels.')
+            margin.copy_(value.view_as(margin))
+
+    def check_channels(self, student_channels: Sequence[int],
+                       refined_channels: Sequence[int], key: str) -> None:
+        """Raise unless the connectors map the student's channels to the
+        self-teacher's widths.
+
+        Args:
+            student_channels (Sequence[int]): The backbone's stage channels.
+            refined_channels (Sequence[int]): The self-teacher's widths.
+            key (str): This loss's config key, e.g.
+                ``'model.head.feature_loss'``.
+        """
+        for name, mine, theirs, what in (
+            ('student_channels', self.student_channels, list(student_channels),
+             'the backbone stages (model.neck.in_channels)'),
+            ('teacher_channels', self.teacher_channels, list(refined_channels),
+             "the self-teacher's refined levels")):
+            if mine != theirs:
+                raise ValueError(
+                    f'{key}.{name}={mine} but {what} have {theirs} channels;'
+                    f' set {key}.{name}={theirs}.')
+
+    def forward(self, student_feats: Sequence[Tensor],
+                teacher_feats: Sequence[Tensor]) -> Tensor:
+        """Args:
+            student_feats: F_1..F_n before their last ReLU, each
+                (N, c_i, H_i, W_i).
+            teacher_feats: T_1..T_n before their ReLU, each
+                (N, d_i, H_i, W_i); used as given (the caller detaches).
+
+        Returns:
+            Tensor: ``sum_i L_i / 2^(n - i)``, a scalar.
+        """
+        n = len(self.connectors)
+        if len(student_feats) != n or len(teacher_feats) != n:
+            raise ValueError(
+                f'OverhaulLoss was built for {n} levels, got '
+                f'{len(student_feats)} student and {len(teacher_feats)} '
+                'refined levels.')
+        if not self.margins_ready:
+            raise RuntimeError(
+                'OverhaulLoss has no margins yet: they come from the '
+                "self-teacher's BNs when training starts; add "
+                "dict(type='FRSKDHook') to custom_hooks.")
+        total = 0
+        for i, (conn, s, t, margin) in enumerate(
+                zip(self.connectors, student_feats, teacher_feats,
+                    self.margins)):
+            source = conn(s)
+            target = torch.max(t, margin.to(t.dtype))
+            mask = (source > target) | (target > 0)
+            dist = ((source - target)**2 * mask).sum() / s.shape[0]
+            total = total + dist / 2**(n - 1 - i)
+        return total

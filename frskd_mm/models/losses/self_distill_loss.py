@@ -41,8 +41,10 @@ class SelfDistillLoss(nn.Module):
         temperature (float): Softmax temperature T of the soft-label term.
         feature_loss (dict | nn.Module): The feature term, e.g.
             ``dict(type='AttentionTransferLoss')`` (the paper's choice) or
-            ``dict(type='FitNetLoss', ...)``; called as
-            ``feature_loss(student_feats, refined_feats)``.
+            ``dict(type='FitNetLoss', ...)`` or ``dict(type='OverhaulLoss',
+            ...)``; called as ``feature_loss(student_feats,
+            refined_feats)`` (pre-activation features for a loss with
+            ``needs_preact``, which the heads pass).
     """
 
     def __init__(
@@ -129,6 +131,7 @@ def build_feature_loss(cfg: dict) -> nn.Module:
     except KeyError as e:
         raise KeyError(
             f"Unknown FRSKD feature loss type {cfg.get('type')!r} ({e}): "
-            "use 'AttentionTransferLoss' (the paper's) or 'FitNetLoss', or "
+            "use 'AttentionTransferLoss' (the paper's), 'FitNetLoss' or "
+            "'OverhaulLoss' (OD), or "
             'register your own nn.Module with '
             '@frskd_mm.registry.MODELS.register_module().') from e

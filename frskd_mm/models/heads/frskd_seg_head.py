@@ -157,6 +157,14 @@ class FRSKDSegHead(BaseModule):
                 backbone's outputs, if known; else the neck's
                 ``in_channels`` stand for them.
         """
+        feature_loss = self.distill.feature_loss
+        if getattr(feature_loss, 'needs_preact', False):
+            raise ValueError(
+                f'model.decode_head.feature_loss is '
+                f'{type(feature_loss).__name__}, which reads pre-activation '
+                'features; FRSKDSegHead passes the activated ones. Use '
+                "dict(type='AttentionTransferLoss') (the authors' "
+                'segmentation term) or FitNetLoss.')
         if neck.num_classes is not None:
             raise ValueError(
                 f'model.neck.num_classes={neck.num_classes} builds an image '

@@ -222,3 +222,16 @@ def test_export_keeps_the_inner_neck_and_the_student_logits(batch):
             plain(inputs, mode='tensor'),
             rtol=0,
             atol=0)
+
+
+def test_a_preactivation_feature_loss_is_refused_before_training():
+    cfg = segmentor_cfg()
+    cfg.decode_head.feature_loss = dict(
+        type='OverhaulLoss',
+        student_channels=[16] * 4,
+        teacher_channels=[32] * 4)
+    model = _build(cfg)
+    with pytest.raises(
+            ValueError,
+            match='model.decode_head.feature_loss is OverhaulLoss'):
+        with_frskd_hook(model)

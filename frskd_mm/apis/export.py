@@ -5,7 +5,11 @@ knows (:mod:`frskd_mm.tasks`): the self-teacher is ``neck.*``; the
 distillation modules are ``head.distill.*`` (classification) or
 ``decode_head.teacher.*`` / ``decode_head.distill.*`` (segmentation); the
 segmentation student decoder is ``decode_head.student.*`` and becomes the
-plain model's ``decode_head.*``.
+plain model's ``decode_head.*``. With self-supervised label augmentation
+(SLA) the joint classifiers ``head.joint_fc.*`` and
+``head.teacher_joint_fc.*`` are training-only too, and
+``SLAImageClassifier`` deploys as MMPretrain's ``ImageClassifier``; SLA-SD
+configs (SLA without FRSKD) export the same way.
 """
 import copy
 from typing import Dict, Optional, Tuple
@@ -23,7 +27,9 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     """The config of the deployed student for a plain upstream install.
 
     Classification: the self-teacher neck becomes ``GlobalAveragePooling``
-    and the FRSKD head a ``LinearClsHead`` with the same classifier.
+    and the FRSKD head (or SLA-SD's ``SLAClsHead``) a ``LinearClsHead``
+    with the same classifier; ``SLAImageClassifier`` becomes
+    ``ImageClassifier``.
     Segmentation: the FRSKD neck becomes its inner ``neck`` (or is removed
     without one) and the FRSKD decode head becomes its nested student
     head. Either is exactly what the FRSKD model computes in eval mode.
@@ -40,12 +46,15 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
         backbone or the SegBiFPN decoder: then it imports just those).
     """
     task = get_task(cfg)
-    if not task.is_frskd_config(cfg):
-        head = (cfg.get('model', None) or {}).get(task.head_key, None) or {}
+    if not _exportable(task, cfg):
+        model = cfg.get('model', None) or {}
+        head = model.get(task.head_key, None) or {}
+        hint = getattr(task, 'export_hint',
+                       f"model.{task.head_key}.type == '{task.frskd_head}'")
         raise ValueError(
-            f'export_student expects an FRSKD {task.name} config '
-            f"(model.{task.head_key}.type == '{task.frskd_head}'), got "
-            f"{head.get('type')!r}.")
+            f'export_student expects an FRSKD {task.name} config ({hint}), '
+            f"got model.type {model.get('type')!r} and model."
+            f"{task.head_key}.type {head.get('type')!r}.")
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
     model = task.student_model_config(plain['model'])
     strip_run_guards(plain)  # a config dumped by tools/train.py has them
@@ -65,6 +74,14 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     else:
         plain.pop('custom_imports', None)
     return Config(plain), needs_frskd
+
+
+def _exportable(task: TaskAdapter, cfg: Config) -> bool:
+    """Whether ``cfg`` trains parts that its deployed model drops: FRSKD
+    configs, and, where the task knows more (classification: SLA-SD), what
+    its ``is_exportable_config`` accepts."""
+    check = getattr(task, 'is_exportable_config', task.is_frskd_config)
+    return check(cfg)
 
 
 def _frskd_modules(model: dict) -> list:
@@ -138,7 +155,7 @@ def export_student(
     try:
         model = init_model(cfg, checkpoint)
     except RuntimeError as e:
-        if not has_self_teacher(checkpoint):
+        if task.is_frskd_config(cfg) and not has_self_teacher(checkpoint):
             raise ValueError(
                 f'{checkpoint} has no self-teacher (no neck.* tensors): it '
                 'is a baseline checkpoint or an already exported student, '

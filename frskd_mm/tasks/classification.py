@@ -11,18 +11,37 @@ from .base import TaskAdapter, visualization_hook
 
 
 class ClassificationTask(TaskAdapter):
-    """MMPretrain image classification: ``FRSKDClsHead`` as ``model.head``.
+    """MMPretrain image classification: ``FRSKDClsHead`` (or, with
+    self-supervised label augmentation, ``FRSKDSLAClsHead``) as
+    ``model.head``.
 
     The deployed student is ``GlobalAveragePooling`` + ``LinearClsHead``
-    with the FRSKD head's classifier; the self-teacher (``neck.*``) and the
-    distillation modules (``head.distill.*``) are training-only.
+    with the FRSKD head's classifier; the self-teacher (``neck.*``), the
+    distillation modules (``head.distill.*``) and SLA's joint classifiers
+    (``head.joint_fc.*``, ``head.teacher_joint_fc.*``) are training-only.
+    ``SLAImageClassifier``, which adds the rotated forward pass in training
+    only, deploys as MMPretrain's ``ImageClassifier``; SLA-SD configs
+    (``SLAImageClassifier`` + ``SLAClsHead``, no FRSKD) export the same way.
     """
 
     name = 'classification'
     scope = 'mmpretrain'
     head_key = 'head'
     frskd_head = 'FRSKDClsHead'
-    training_only_prefixes = ('neck.', 'head.distill.')
+    #: Every FRSKD head type of classification.
+    frskd_heads = ('FRSKDClsHead', 'FRSKDSLAClsHead')
+    training_only_prefixes = ('neck.', 'head.distill.', 'head.joint_fc.',
+                              'head.teacher_joint_fc.')
+    #: Classifier types that differ from their deployed type in training
+    #: only -> the deployed (upstream) type.
+    plain_classifiers = {'SLAImageClassifier': 'ImageClassifier'}
+    #: Heads of such classifiers that deploy as ``LinearClsHead`` without
+    #: FRSKD (SLA-SD).
+    plain_heads = ('SLAClsHead', )
+    #: The exportable configs, for messages.
+    export_hint = ("model.head.type 'FRSKDClsHead' or 'FRSKDSLAClsHead', "
+                   "or model.type 'SLAImageClassifier' with model.head.type "
+                   "'SLAClsHead' (SLA-SD)")
     student_renames = {}
     plain_datasets = {
         'LocalCIFAR10': 'CIFAR10',
@@ -33,8 +52,35 @@ class ClassificationTask(TaskAdapter):
         from mmpretrain.apis import get_model
         return get_model(cfg, device='cpu')
 
+    def is_frskd_config(self, cfg: Config) -> bool:
+        """Whether ``cfg.model.head`` is an FRSKD head (with or without
+        SLA)."""
+        return _type_name(_head(cfg)) in self.frskd_heads
+
+    def is_exportable_config(self, cfg: Config) -> bool:
+        """Whether the config trains parts that its deployed model lacks:
+        FRSKD configs and SLA-SD ones (their joint classifier)."""
+        if self.is_frskd_config(cfg):
+            return True
+        model = cfg.get('model', None) or {}
+        return _type_name(model) in self.plain_classifiers and \
+            _type_name(_head(cfg)) in self.plain_heads
+
     def student_model_config(self, model: dict) -> dict:
         head = model.get('head', {})
+        model_type = _type_name(model)
+        if model_type in self.plain_classifiers:
+            model['type'] = self.plain_classifiers[model_type]
+        if _type_name(head) in self.plain_heads:
+            # SLA-SD: only the joint classifier is training-only, and the
+            # neck is kept; the state dict drops every ``neck.*`` tensor.
+            neck = _type_name(model.get('neck') or {})
+            if neck != 'GlobalAveragePooling':
+                raise ValueError(
+                    f'{head["type"]} (SLA-SD) configs export only with '
+                    "model.neck=dict(type='GlobalAveragePooling'), as our "
+                    'SLA-SD configs have it (the export keeps no neck '
+                    f'tensors); got model.neck type {neck!r}.')
         model['neck'] = dict(type='GlobalAveragePooling')
         model['head'] = dict(
             type='LinearClsHead',
@@ -89,6 +135,19 @@ class ClassificationTask(TaskAdapter):
             from mmengine.evaluator import DumpResults
             runner.test_evaluator.metrics.append(
                 DumpResults(out_file_path=args.out))
+
+
+def _head(cfg: Config) -> dict:
+    head = (cfg.get('model', None) or {}).get('head', None)
+    return head if isinstance(head, dict) else {}
+
+
+def _type_name(node: dict) -> str:
+    """The registered name of a config's ``type`` (scope prefix removed)."""
+    t = node.get('type') if isinstance(node, dict) else None
+    if isinstance(t, str):
+        return t.split('.')[-1]
+    return getattr(t, '__name__', '')
 
 
 def _set_tta(cfg: Config) -> None:

@@ -192,3 +192,62 @@ def test_task_names_are_compared_only_in_the_adapters():
                 if TASK_NAMES.search(line):
                     found.append(f'{osp.relpath(path, ROOT)}:{n}: {line}')
     assert len(found) <= 4, '\n'.join(found)
+
+
+def _cls_cfg(model_type, head_type, neck='GlobalAveragePooling'):
+    return Config(
+        dict(
+            default_scope='mmpretrain',
+            model=dict(
+                type=model_type,
+                backbone=dict(type='ResNet_CIFAR', depth=18),
+                neck=dict(type=neck),
+                head=dict(type=head_type, num_classes=10, in_channels=512))))
+
+
+def test_classification_export_rules_with_sla():
+    """FRSKD + SLA is FRSKD; SLA-SD (no FRSKD) is exportable too: its joint
+    classifier is training-only and SLAImageClassifier deploys as
+    ImageClassifier."""
+    task = TASKS['mmpretrain']
+    frskd_sla = _cls_cfg('SLAImageClassifier', 'FRSKDSLAClsHead', 'FRSKDNeck')
+    sla_sd = _cls_cfg('SLAImageClassifier', 'SLAClsHead')
+    plain = _cls_cfg('ImageClassifier', 'LinearClsHead')
+    assert task.is_frskd_config(frskd_sla) and not task.is_frskd_config(sla_sd)
+    assert task.is_exportable_config(frskd_sla)
+    assert task.is_exportable_config(sla_sd)
+    assert not task.is_exportable_config(plain)
+    for cfg in (frskd_sla, sla_sd):
+        model = task.student_model_config(cfg.model.to_dict())
+        assert (model['type'], model['neck'],
+                model['head']['type']) == ('ImageClassifier',
+                                           dict(type='GlobalAveragePooling'),
+                                           'LinearClsHead')
+    state = {
+        'backbone.w': 1,
+        'neck.layers.x': 2,
+        'neck.fc.weight': 3,
+        'head.fc.weight': 4,
+        'head.joint_fc.weight': 5,
+        'head.teacher_joint_fc.bias': 6
+    }
+    assert task.student_state_dict(state) == {
+        'backbone.w': 1,
+        'head.fc.weight': 4
+    }
+
+
+def test_sla_sd_export_needs_the_pooling_neck():
+    task = TASKS['mmpretrain']
+    cfg = _cls_cfg('SLAImageClassifier', 'SLAClsHead', neck='LinearNeck')
+    with pytest.raises(ValueError, match=r"model\.neck=dict\(type='Global"):
+        task.student_model_config(cfg.model.to_dict())
+
+
+def test_export_of_a_plain_config_names_the_exportable_types():
+    from frskd_mm.apis import student_config
+    with pytest.raises(
+            ValueError,
+            match=r"'FRSKDSLAClsHead'.*'SLAImageClassifier'.*got "
+            r"model.type 'ImageClassifier'"):
+        student_config(_cls_cfg('ImageClassifier', 'LinearClsHead'))

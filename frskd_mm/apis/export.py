@@ -46,13 +46,12 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
         backbone or the SegBiFPN decoder: then it imports just those).
     """
     task = get_task(cfg)
-    if not _exportable(task, cfg):
+    if not task.is_exportable_config(cfg):
         model = cfg.get('model', None) or {}
         head = model.get(task.head_key, None) or {}
-        hint = getattr(task, 'export_hint',
-                       f"model.{task.head_key}.type == '{task.frskd_head}'")
         raise ValueError(
-            f'export_student expects an FRSKD {task.name} config ({hint}), '
+            f'export_student expects an FRSKD {task.name} config '
+            f'({task.export_hint}), '
             f"got model.type {model.get('type')!r} and model."
             f"{task.head_key}.type {head.get('type')!r}.")
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
@@ -74,14 +73,6 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     else:
         plain.pop('custom_imports', None)
     return Config(plain), needs_frskd
-
-
-def _exportable(task: TaskAdapter, cfg: Config) -> bool:
-    """Whether ``cfg`` trains parts that its deployed model drops: FRSKD
-    configs, and, where the task knows more (classification: SLA-SD), what
-    its ``is_exportable_config`` accepts."""
-    check = getattr(task, 'is_exportable_config', task.is_frskd_config)
-    return check(cfg)
 
 
 def _frskd_modules(model: dict) -> list:

@@ -91,6 +91,16 @@ class TaskAdapter:
         return isinstance(head_type, str) and \
             head_type.split('.')[-1] == self.frskd_head
 
+    def is_exportable_config(self, cfg: Config) -> bool:
+        """Whether ``cfg`` trains parts that its deployed model drops (what
+        export accepts): FRSKD configs, and what a task adds."""
+        return self.is_frskd_config(cfg)
+
+    @property
+    def export_hint(self) -> str:
+        """The exportable configs, for messages."""
+        return f"model.{self.head_key}.type == '{self.frskd_head}'"
+
     def student_model_config(self, model: dict) -> dict:
         """Turn the FRSKD ``model`` config (a plain dict, edited in place)
         into that of the deployed student; return it."""

@@ -9,7 +9,7 @@ import pytest
 import torch
 from conftest import load_tool
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
+from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -201,9 +201,14 @@ def test_exported_seg_student_runs_in_plain_mmseg(tmp_path, write_canvases):
     assert 0 <= plain['miou'] <= 100
 
     frskd_cfg = Config.fromfile(SEG_CONFIG)
-    frskd = init_model(frskd_cfg, str(ckpt), device='cpu')
+    try:
+        # mmseg's init_model makes 'mmseg' the default scope: restore
+        # conftest's, so that later tests build in MMPretrain's.
+        frskd = init_model(frskd_cfg, str(ckpt), device='cpu')
+        expected = inference_model(frskd, img).seg_logits.data
+    finally:
+        init_default_scope('mmpretrain')
     assert type(frskd.decode_head).__name__ == 'FRSKDSegHead'
-    expected = inference_model(frskd, img).seg_logits.data
     torch.testing.assert_close(plain['logits'], expected)
     # Logits must depend on the weights and the image (not a constant).
     assert expected.std() > 0

@@ -111,7 +111,7 @@ class FRSKDSLAClsHead(FRSKDClsHead):
             raise ValueError(
                 f'model.head.teacher_in_channels={self.teacher_in_channels} '
                 f'but the last refined feature T_n has {refined} channels '
-                f'(model.neck.width={neck.width} x {neck.in_channels[-1]}); '
+                f'({neck.width_origin(len(neck.out_channels) - 1)}); '
                 "the self-teacher's joint classifier reads it. Set "
                 f'model.head.teacher_in_channels={refined}.')
 

@@ -1,6 +1,5 @@
 """FRSKDSLAClsHead: its eight terms against NumPy hand computations on small
 made-up tensors, the checks against the self-teacher, clear errors."""
-import types
 
 import numpy as np
 import pytest
@@ -10,7 +9,7 @@ from sla_reference import (aggregate, attention_transfer, cross_entropy,
                            joint_labels, kd, linear, numpy_of, pool)
 
 from frskd_mm.models.heads import FRSKDSLAClsHead
-from frskd_mm.models.necks import SelfTeacherFeatures
+from frskd_mm.models.necks import FRSKDNeck, SelfTeacherFeatures
 
 LABELS = [1, 2]
 ALPHA, BETA, T, SLA_WEIGHT = 2.0, 100.0, 4.0, 0.5
@@ -135,12 +134,8 @@ def test_sla_targets_and_distillation_targets_get_no_gradient():
 
 
 def _neck(width=2, in_channels=(2, 4), num_classes=3):
-    return types.SimpleNamespace(
-        neck=None,
-        num_classes=num_classes,
-        in_channels=list(in_channels),
-        width=width,
-        out_channels=[width * c for c in in_channels])
+    return FRSKDNeck(
+        list(in_channels), width=width, depth=1, num_classes=num_classes)
 
 
 def test_teacher_in_channels_are_checked_against_the_neck():

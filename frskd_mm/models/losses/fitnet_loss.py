@@ -9,13 +9,14 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
+from .level_channels import LevelChannelsMixin
 
 #: BatchNorm, the regressors' default normalisation.
 BN = dict(type='BN')
 
 
 @MODELS.register_module()
-class FitNetLoss(LegacyKeysMixin, nn.Module):
+class FitNetLoss(LevelChannelsMixin, LegacyKeysMixin, nn.Module):
     """MSE between regressed student features and refined features.
 
     Each level has a regressor ``1x1 conv (no bias) -> norm -> ReLU`` (an
@@ -36,12 +37,7 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
                  teacher_channels: Sequence[int],
                  norm_cfg: dict = BN) -> None:
         super().__init__()
-        if len(student_channels) != len(teacher_channels):
-            raise ValueError('FitNetLoss needs one teacher width per student '
-                             f'level, got {list(student_channels)} and '
-                             f'{list(teacher_channels)}.')
-        self.student_channels = list(student_channels)
-        self.teacher_channels = list(teacher_channels)
+        self._set_level_channels(student_channels, teacher_channels)
         self.regressors = nn.ModuleList(
             ConvModule(
                 c_s,
@@ -61,28 +57,6 @@ class FitNetLoss(LegacyKeysMixin, nn.Module):
                                     f'regressors.{i}.0.',
                                     f'regressors.{i}.1.'))
         return mapping
-
-    def check_channels(self, student_channels: Sequence[int],
-                       refined_channels: Sequence[int], key: str) -> None:
-        """Raise unless the regressors map the model's stage channels to its
-        refined widths.
-
-        Args:
-            student_channels (Sequence[int]): The backbone's stage channels.
-            refined_channels (Sequence[int]): The self-teacher's widths.
-            key (str): This loss's config key, e.g.
-                ``'model.head.feature_loss'``.
-        """
-        for name, mine, theirs, what in (
-            ('student_channels', self.student_channels, list(student_channels),
-             'the backbone stages (model.neck.in_channels)'),
-            ('teacher_channels', self.teacher_channels, list(refined_channels),
-             "the self-teacher's refined levels (model.neck.width x "
-             'model.neck.in_channels)')):
-            if mine != theirs:
-                raise ValueError(
-                    f'{key}.{name}={mine} but {what} have {theirs} channels;'
-                    f' set {key}.{name}={theirs}.')
 
     def forward(self, student_feats: Sequence[Tensor],
                 teacher_feats: Sequence[Tensor]) -> Tensor:

@@ -10,6 +10,7 @@ from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
+from .level_channels import LevelChannelsMixin
 
 #: BatchNorm, the connectors' normalisation.
 BN = dict(type='BN')
@@ -39,7 +40,7 @@ def bn_margin(norm: nn.Module) -> Tensor:
 
 
 @MODELS.register_module()
-class OverhaulLoss(nn.Module):
+class OverhaulLoss(LevelChannelsMixin, nn.Module):
     """Partial L2 distance between connected student pre-activations and
     margin-clipped self-teacher pre-activations.
 
@@ -78,12 +79,7 @@ class OverhaulLoss(nn.Module):
                  teacher_channels: Sequence[int],
                  norm_cfg: dict = BN) -> None:
         super().__init__()
-        if len(student_channels) != len(teacher_channels):
-            raise ValueError('OverhaulLoss needs one teacher width per '
-                             f'student level, got {list(student_channels)} '
-                             f'and {list(teacher_channels)}.')
-        self.student_channels = list(student_channels)
-        self.teacher_channels = list(teacher_channels)
+        self._set_level_channels(student_channels, teacher_channels)
         # MMCV's default init of the conv (Kaiming normal, fan-out) and BN
         # (1, 0) is the authors' connector init.
         self.connectors = nn.ModuleList(
@@ -127,27 +123,6 @@ class OverhaulLoss(nn.Module):
                     f'OverhaulLoss margin of {margin.shape[1]} channels but '
                     f'the BN has {value.numel()}; check teacher_channels.')
             margin.copy_(value.view_as(margin))
-
-    def check_channels(self, student_channels: Sequence[int],
-                       refined_channels: Sequence[int], key: str) -> None:
-        """Raise unless the connectors map the student's channels to the
-        self-teacher's widths.
-
-        Args:
-            student_channels (Sequence[int]): The backbone's stage channels.
-            refined_channels (Sequence[int]): The self-teacher's widths.
-            key (str): This loss's config key, e.g.
-                ``'model.head.feature_loss'``.
-        """
-        for name, mine, theirs, what in (
-            ('student_channels', self.student_channels, list(student_channels),
-             'the backbone stages (model.neck.in_channels)'),
-            ('teacher_channels', self.teacher_channels, list(refined_channels),
-             "the self-teacher's refined levels")):
-            if mine != theirs:
-                raise ValueError(
-                    f'{key}.{name}={mine} but {what} have {theirs} channels;'
-                    f' set {key}.{name}={theirs}.')
 
     def forward(self, student_feats: Sequence[Tensor],
                 teacher_feats: Sequence[Tensor]) -> Tensor:

@@ -16,12 +16,15 @@
   on the same random batch; median, inter-quartile range and min/max
   (:mod:`~frskd_mm.analysis.timing`);
 - **peak memory** of a training step
-  (:func:`~frskd_mm.analysis.memory.measure_step_memory`).
+  (:func:`~frskd_mm.analysis.memory.measure_step_memory`);
+- optionally in **mixed precision** (``amp``: fp16 or bf16 autocast) and
+  with **channels-last** on or off for the whole model
+  (:mod:`~frskd_mm.analysis.precision`), and a **profile** of the FRSKD
+  step's top ops (:mod:`~frskd_mm.analysis.profiling`).
 
 ``tools/analysis_tools/benchmark.py`` is the command-line front end and
 renders the result as a table.
 """
-import copy
 import os
 import types
 from typing import Any, Dict, List, Optional, Sequence
@@ -42,6 +45,9 @@ from .environment import device_name, load_average, source_fingerprint
 from .inputs import (as_hw, infer_input_size, preprocess, random_batch,
                      resolve_device)
 from .memory import measure_step_memory
+from .precision import (add_cpu_autocast, amp_optim_wrapper_cfg, check_amp,
+                        set_channels_last)
+from .profiling import profile_steps
 from .timing import SPREAD, alternate_steps, summarize_times
 
 #: The two models, in the order of every alternation.
@@ -53,9 +59,13 @@ STEP = ('forward(mode="loss") + parse_losses + backward + optimizer step '
         'distillation at full weight')
 
 
-def build_for_training(cfg: Config, device: torch.device, seed: int = 0):
+def build_for_training(cfg: Config,
+                       device: torch.device,
+                       seed: int = 0,
+                       amp: str = 'none'):
     """The model of ``cfg`` (:func:`frskd_mm.apis.init_model`, weights
-    initialised from ``seed``) in train mode, and its ``optim_wrapper``.
+    initialised from ``seed``) in train mode, and its ``optim_wrapper``
+    (with ``amp`` autocast, see :mod:`~frskd_mm.analysis.precision`).
 
     SyncBN is reverted to BN on every device (one process; the same
     arithmetic). For FRSKD configs :class:`FRSKDHook` switches on the
@@ -72,8 +82,9 @@ def build_for_training(cfg: Config, device: torch.device, seed: int = 0):
     with DefaultScope.overwrite_default_scope(task.scope):
         model = revert_sync_batchnorm(
             init_model(cfg, device=device, seed=seed)).train()
-        optim_wrapper = build_optim_wrapper(model,
-                                            copy.deepcopy(cfg.optim_wrapper))
+        optim_wrapper = build_optim_wrapper(
+            model, amp_optim_wrapper_cfg(cfg.optim_wrapper, amp, device))
+    add_cpu_autocast(optim_wrapper, amp, device)
     if task.is_frskd_config(cfg):
         FRSKDHook().before_train(types.SimpleNamespace(model=model))
     return model, optim_wrapper
@@ -90,6 +101,9 @@ def run_benchmark(baseline_config: str,
                   threads: Optional[int] = None,
                   seed: int = 0,
                   cfg_options: Optional[dict] = None,
+                  amp: str = 'none',
+                  channels_last: Optional[bool] = None,
+                  profile: int = 0,
                   log=print) -> Dict[str, Any]:
     """Benchmark ``baseline_config`` against ``frskd_config``.
 
@@ -107,6 +121,12 @@ def run_benchmark(baseline_config: str,
         threads (int, optional): ``torch.set_num_threads``; default torch's.
         seed (int): Seed of the weights and the random batch.
         cfg_options (dict, optional): Overrides merged into both configs.
+        amp (str): ``'none'`` (fp32), ``'fp16'`` (CUDA) or ``'bf16'``.
+        channels_last (bool, optional): Whole model and input in
+            channels-last (True) or NCHW (False); None: as the configs
+            build them (FRSKDNeck: its own layers channels-last).
+        profile (int): If > 0, profile that many FRSKD steps after the
+            timing and add the top ops by self time as ``profile``.
         log (callable): Progress messages (``None`` for silence).
 
     torch's thread count is restored on return.
@@ -114,7 +134,8 @@ def run_benchmark(baseline_config: str,
     Returns:
         dict: JSON-serialisable results: ``settings``, ``models`` (per
         model ``params``, ``flops``, ``train_step``, ``memory``,
-        ``last_losses``), ``ratios`` (FRSKD / baseline) and ``checks``.
+        ``last_losses``), ``ratios`` (FRSKD / baseline), ``checks`` and,
+        with ``profile``, ``profile``.
     """
     if batch_size < 1 or iters < 1 or warmup < 0 or repeats < 1:
         raise ValueError('Need batch_size >= 1, iters >= 1, warmup >= 0 and '
@@ -126,6 +147,9 @@ def run_benchmark(baseline_config: str,
     threads_before = torch.get_num_threads()
     try:
         dev = resolve_device(device)
+        check_amp(amp, dev)
+        if profile < 0:
+            raise ValueError(f'--profile must be >= 0, got {profile}.')
         if threads is not None:
             torch.set_num_threads(threads)
         # As tools/train.py does; both models share the process and malloc.
@@ -137,14 +161,17 @@ def run_benchmark(baseline_config: str,
         built = {}
         for n in NAMES:
             log(f'Building {n}: {cfgs[n].filename}')
-            built[n] = build_for_training(cfgs[n], dev, seed)
+            built[n] = build_for_training(cfgs[n], dev, seed, amp)
         classes = {n: task.num_classes(built[n][0]) for n in NAMES}
         if classes['baseline'] != classes['frskd']:
             raise ValueError(f'The configs have different num_classes '
                              f'{classes}; compare a baseline with its FRSKD '
                              'twin.')
         raw = random_batch(task, batch_size, size, classes['frskd'], seed)
-        data = {n: preprocess(built[n][0], raw, seed) for n in NAMES}
+        data = {}
+        for n in NAMES:
+            batch = preprocess(built[n][0], raw, seed)
+            data[n] = set_channels_last(built[n][0], batch, channels_last)
 
         models: Dict[str, Dict[str, Any]] = {}
         for n in NAMES:
@@ -165,6 +192,11 @@ def run_benchmark(baseline_config: str,
                 images_per_s=batch_size / stats['median_s'])
             models[n]['memory'] = measure_step_memory(*built[n], data[n], dev)
             models[n]['last_losses'] = losses.get(n, {})
+        extra = {}
+        if profile:
+            log(f'Profiling {profile} FRSKD step(s)')
+            extra['profile'] = profile_steps(*built['frskd'], data['frskd'],
+                                             dev, profile)
         settings = dict(
             baseline_config=baseline_config,
             frskd_config=frskd_config,
@@ -175,6 +207,8 @@ def run_benchmark(baseline_config: str,
             warmup=warmup,
             repeats=repeats,
             seed=seed,
+            amp=amp,
+            channels_last=channels_last,
             device=str(dev),
             device_name=device_name(dev),
             torch_threads=torch.get_num_threads(),
@@ -193,7 +227,8 @@ def run_benchmark(baseline_config: str,
             settings=settings,
             models=models,
             ratios=_ratios(models, times),
-            checks=_checks(models))
+            checks=_checks(models),
+            **extra)
     finally:
         torch.set_num_threads(threads_before)
 

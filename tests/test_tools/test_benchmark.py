@@ -27,7 +27,8 @@ SETTINGS = {
     'baseline_config', 'frskd_config', 'task', 'batch_size', 'input_size',
     'iters', 'warmup', 'repeats', 'seed', 'device', 'device_name',
     'torch_threads', 'cpu_count', 'load_avg_before', 'load_avg_after', 'torch',
-    'source', 'malloc_tuned', 'order', 'step', 'timing', 'flops', 'memory'
+    'source', 'malloc_tuned', 'order', 'step', 'timing', 'flops', 'memory',
+    'amp', 'channels_last'
 }
 MODEL = {
     'config', 'task', 'num_classes', 'params', 'flops', 'train_step', 'memory',
@@ -199,4 +200,44 @@ def test_rejects_swapped_configs():
             warmup=0,
             device='cpu',
             threads=1,
+            log=None)
+
+
+def test_bf16_channels_last_and_profile(tmp_path):
+    # CPU bf16 autocast, the whole model NCHW, a profile of the FRSKD step.
+    result = run_benchmark(
+        WRN_BASE,
+        WRN_FRSKD,
+        batch_size=2,
+        iters=1,
+        warmup=0,
+        device='cpu',
+        threads=1,
+        amp='bf16',
+        channels_last=False,
+        profile=1,
+        log=None)
+    assert set(result) == {'settings', 'models', 'ratios', 'checks', 'profile'}
+    assert result['settings']['amp'] == 'bf16'
+    assert result['settings']['channels_last'] is False
+    assert result['checks']['losses_finite']
+    profile = result['profile']
+    assert profile['steps'] == 1 and 0 < len(profile['ops']) <= 15
+    assert profile['total_self_ms'] > 0
+    assert all(op['self_ms'] >= 0 for op in profile['ops'])
+    tool = _load_tool()
+    assert 'FRSKD step profile' in tool.format_table(result)
+    json.dumps(result)
+
+
+def test_rejects_fp16_on_cpu():
+    with pytest.raises(ValueError, match='use --amp bf16 on the CPU'):
+        run_benchmark(
+            WRN_BASE,
+            WRN_FRSKD,
+            batch_size=2,
+            iters=1,
+            warmup=0,
+            device='cpu',
+            amp='fp16',
             log=None)

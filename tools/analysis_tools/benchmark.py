@@ -4,7 +4,10 @@ Builds both models and, in one process, alternating them step by step on
 the same random batch, reports parameters and forward FLOPs (student,
 self-teacher, deployed model), the time of one training step (median,
 inter-quartile range, min/max), the peak memory of a step and the
-FRSKD/baseline ratios. Prints a table and writes JSON. Works for
+FRSKD/baseline ratios, optionally in mixed precision (``--amp``), with
+channels-last on or off (``--channels-last``) and with a profile of the
+FRSKD step's top ops (``--profile N``). Prints a table and writes JSON.
+Works for
 classification (``default_scope='mmpretrain'``) and segmentation
 (``default_scope='mmseg'``) configs, on CPU or CUDA. See
 :mod:`frskd_mm.analysis` for what exactly is measured. Like
@@ -16,6 +19,10 @@ Example:
         configs/baseline/resnet18_cifar100.py \\
         configs/frskd/resnet18_cifar100.py --batch-size 64 --threads 2 \\
         --iters 10 --warmup 3 --device cpu --out benchmark_resnet18.json
+    python tools/analysis_tools/benchmark.py \
+        configs/baseline/resnet18_cifar100.py \
+        configs/frskd/resnet18_cifar100.py --batch-size 128 --device cuda \
+        --amp fp16 --channels-last on --profile 5 --out bench_amp.json
 """
 import argparse
 import json
@@ -50,6 +57,24 @@ def _busy(settings: Dict[str, Any]) -> bool:
     cpus = settings.get('cpu_count') or 1
     return settings.get('device', 'cpu') == 'cpu' and any(load > cpus
                                                           for load in loads)
+
+
+_CL = {True: 'on', False: 'off', None: 'as configured'}
+_CL_ARG = {'on': True, 'off': False, None: None}
+
+
+def format_profile(profile: Dict[str, Any]) -> str:
+    """The top ops of :func:`~frskd_mm.analysis.profiling.profile_steps`."""
+    out = [
+        f'FRSKD step profile: top ops by {profile["sort_by"]}, per step '
+        f'(mean of {profile["steps"]}; all ops '
+        f'{profile["total_self_ms"]:.2f} ms)'
+    ]
+    out.append(f'{"self ms":>9}  {"self %":>6}  {"calls":>7}  op')
+    for op in profile['ops']:
+        out.append(f'{op["self_ms"]:9.3f}  {op["self_pct"]:6.1f}  '
+                   f'{op["calls"]:7.1f}  {op["name"]}')
+    return '\n'.join(out)
 
 
 def format_table(result: Dict[str, Any]) -> str:
@@ -133,7 +158,9 @@ def format_table(result: Dict[str, Any]) -> str:
         f'FRSKD benchmark ({s["task"]}): {s["device"]} ({s["device_name"]}),'
         f' {s["torch_threads"]} thread(s), input {s["input_size"][0]}x'
         f'{s["input_size"][1]}, {s["warmup"]} warm-up + '
-        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating' +
+        f'{s["iters"]}x{s["repeats"]} timed steps per model, alternating, '
+        f'AMP {s.get("amp", "none")}, channels-last '
+        f'{_CL.get(s.get("channels_last"))}' +
         (', glibc malloc thresholds raised' if s.get('malloc_tuned') else ''),
         f'  baseline: {s["baseline_config"]}',
         f'  FRSKD:    {s["frskd_config"]}',
@@ -166,6 +193,8 @@ def format_table(result: Dict[str, Any]) -> str:
         f'timing: {s["timing"]}', f'memory: {s["memory"]}',
         f'flops: {s["flops"]}'
     ]
+    if result.get('profile'):
+        out.append(format_profile(result['profile']))
     return '\n'.join(out)
 
 
@@ -217,6 +246,26 @@ def parse_args(argv=None):
         type=int,
         default=0,
         help='seed of the weights and the random batch')
+    parser.add_argument(
+        '--amp',
+        choices=['none', 'fp16', 'bf16'],
+        default='none',
+        help='mixed precision: fp16 (CUDA: AmpOptimWrapper, dynamic loss '
+        'scale, as tools/train.py --amp) or bf16 (CUDA or CPU autocast); '
+        'default none (fp32)')
+    parser.add_argument(
+        '--channels-last',
+        choices=['on', 'off'],
+        help='whole model and input in channels-last (on) or NCHW, the '
+        "self-teacher included (off); default: as the configs build them "
+        "(FRSKDNeck's own layers channels-last)")
+    parser.add_argument(
+        '--profile',
+        type=int,
+        default=0,
+        metavar='N',
+        help='after the timing, profile N FRSKD steps and print the top '
+        'ops by self time (torch.profiler)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument(
         '--cfg-options',
@@ -240,6 +289,9 @@ def main(argv=None):
         threads=args.threads,
         seed=args.seed,
         cfg_options=args.cfg_options,
+        amp=args.amp,
+        channels_last=_CL_ARG[args.channels_last],
+        profile=args.profile,
         log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_table(result))
     if args.out:

@@ -1,11 +1,16 @@
-"""Shared fixtures: small FRSKD classifiers built like the configs do, and
-the data writers of the tests (CIFAR-100 batches, digit canvases)."""
+"""Shared fixtures: small FRSKD classifiers built like the configs do, the
+data writers of the tests (CIFAR-100 batches, digit canvases), and the
+``device`` / ``amp_dtype`` / ``autocast`` fixtures of the tests that also
+run on CUDA and under automatic mixed precision."""
+import contextlib
 import importlib.util
 import os.path as osp
 import types
+import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import register_all_modules
@@ -15,6 +20,101 @@ import frskd_mm  # noqa: F401
 register_all_modules(init_default_scope=True)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+#: Why the CUDA cases skip on a machine without a GPU.
+NO_CUDA = ('CUDA is not available (torch.cuda.is_available() is False); '
+           'the cuda case runs on a GPU machine: pytest -m cuda')
+
+
+def device_params() -> list:
+    """``'cpu'`` and ``'cuda'`` for ``pytest.mark.parametrize``: the cuda
+    case carries the ``cuda`` marker (``pytest -m cuda`` selects exactly
+    the CUDA cases) and skips, with :data:`NO_CUDA`, without a GPU."""
+    return [
+        'cpu',
+        pytest.param(
+            'cuda',
+            marks=[
+                pytest.mark.cuda,
+                pytest.mark.skipif(
+                    not torch.cuda.is_available(), reason=NO_CUDA)
+            ])
+    ]
+
+
+@contextlib.contextmanager
+def exact_fp32(device: torch.device):
+    """On CUDA, no TF32 in convolutions and matmuls (PyTorch enables it for
+    cuDNN convolutions by default), so that float32 results are as precise
+    as the CPU's and the value tests keep their tolerances; nothing on the
+    CPU."""
+    if device.type != 'cuda':
+        yield
+        return
+    flags = (torch.backends.cudnn.allow_tf32,
+             torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        (torch.backends.cudnn.allow_tf32,
+         torch.backends.cuda.matmul.allow_tf32) = flags
+
+
+@pytest.fixture(params=device_params())
+def device(request):
+    """``torch.device('cpu')``, and ``torch.device('cuda')`` where CUDA is
+    available (marked ``cuda``); on CUDA, float32 without TF32 (see
+    :func:`exact_fp32`)."""
+    dev = torch.device(request.param)
+    with exact_fp32(dev):
+        yield dev
+
+
+#: The autocast dtypes of the AMP tests.
+AMP_DTYPES = [
+    pytest.param(torch.bfloat16, id='bf16'),
+    pytest.param(torch.float16, id='fp16')
+]
+
+
+def autocast_skip_reason(device: torch.device, dtype: torch.dtype):
+    """Why ``torch.autocast(device.type, dtype)`` cannot run here, or None:
+    a GPU without bfloat16, or a torch whose CPU autocast does not cast a
+    convolution to ``dtype`` (float16 on CPU came with torch 2.x)."""
+    if device.type == 'cuda' and dtype == torch.bfloat16 and \
+            not torch.cuda.is_bf16_supported():
+        return f'{torch.cuda.get_device_name()} has no bfloat16.'
+    x = torch.ones(1, 1, 2, 2, device=device)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # "autocast ... disabled"
+            with torch.autocast(device.type, dtype=dtype):
+                got = F.conv2d(x, x[:, :, :1, :1]).dtype
+    except RuntimeError as e:
+        return f'torch {torch.__version__}: autocast on {device.type} ' \
+               f'with {dtype}: {e}'
+    if got != dtype:
+        return (f'torch {torch.__version__} does not autocast conv2d to '
+                f'{dtype} on {device.type} (it gave {got}).')
+    return None
+
+
+@pytest.fixture(params=AMP_DTYPES)
+def amp_dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def autocast(device, amp_dtype):
+    """``autocast()``: a ``torch.autocast`` context on ``device`` with
+    ``amp_dtype``; the test skips, with the reason, where that combination
+    does not exist (:func:`autocast_skip_reason`)."""
+    reason = autocast_skip_reason(device, amp_dtype)
+    if reason is not None:
+        pytest.skip(reason)
+    return lambda: torch.autocast(device.type, dtype=amp_dtype)
 
 
 def load_tool(path: str):

@@ -7,8 +7,10 @@ outputs, the FRSKD losses and every gradient must match it. Both run in
 float64, so that a mismatch can only be a different formula: in float32
 the sums in another order (channels-last, fused weighted sums) round
 differently by up to ~2e-4 relative on gradients that are sums of many
-large terms (the fusion weights), depending on the thread count.
+large terms (the fusion weights), depending on the thread count. On CUDA
+(the ``device`` fixture) too, in float64 with the same tolerances.
 """
+import copy
 import math
 
 import pytest
@@ -95,8 +97,9 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize('case', list(CASES))
-def test_outputs_and_gradients_match_the_plain_formula(case):
+def _setup(case):
+    """The neck (training mode, float64, on the CPU), its inputs and the
+    probes of the loss, all seeded."""
     channels, sizes, kwargs = CASES[case]
     torch.manual_seed(0)
     neck = FRSKDNeck(channels, num_classes=5, **kwargs).train().double()
@@ -112,6 +115,13 @@ def test_outputs_and_gradients_match_the_plain_formula(case):
         torch.randn(4, d, s, s, dtype=torch.float64)
         for d, s in zip(neck.out_channels, sizes)
     ]
+    return neck, feats, probes
+
+
+def _runner(neck, feats, probes):
+    """``run(forward)``: the refined maps, the logits and the gradients of
+    ``sum logsumexp(logits) + sum_i <T_i, probe_i>`` with respect to the
+    neck's parameters and the inputs."""
 
     def run(forward):
         inputs = [f.clone().requires_grad_() for f in feats]
@@ -121,12 +131,27 @@ def test_outputs_and_gradients_match_the_plain_formula(case):
         grads = torch.autograd.grad(loss, list(neck.parameters()) + inputs)
         return [r.detach() for r in refined], logits.detach(), grads
 
-    def optimised(inputs):
+    return run
+
+
+def _optimised(neck):
+
+    def forward(inputs):
         out = neck(tuple(inputs))
         return out.refined, out.teacher_logits
 
+    return forward
+
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_outputs_and_gradients_match_the_plain_formula(case, device):
+    neck, feats, probes = _setup(case)
+    neck = neck.to(device)
+    feats = [f.to(device) for f in feats]
+    probes = [p.to(device) for p in probes]
+    run = _runner(neck, feats, probes)
     ref = run(lambda inputs: _reference(neck, inputs))
-    opt = run(optimised)
+    opt = run(_optimised(neck))
     # float64: equal to ~1e-9 of the values' scale (measured <= 4e-10).
     for a, b in zip(ref[0] + [ref[1]], opt[0] + [opt[1]]):
         scale = max(a.abs().max().item(), 1.0)
@@ -140,3 +165,65 @@ def test_outputs_and_gradients_match_the_plain_formula(case):
         scale = max(a.abs().max().item(), 0.1)
         torch.testing.assert_close(
             b, a, rtol=1e-8, atol=1e-9 * scale, msg=name)
+
+
+#: Unit roundoff u (half the machine epsilon) of the autocast dtypes.
+UNIT_ROUNDOFF = {torch.bfloat16: 2.0**-8, torch.float16: 2.0**-11}
+
+
+def _error(got, ref):
+    """The 2-norm of ``got - ref`` over a list of tensors, in float64."""
+    return math.sqrt(
+        sum((g.double() - r).norm().item()**2 for g, r in zip(got, ref)))
+
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_under_autocast_as_accurate_as_the_plain_formula(
+        case, device, amp_dtype, autocast):
+    """Under ``torch.autocast`` (bfloat16, float16; CPU and CUDA) the
+    optimised neck (fused weighted sums, 1x1 conv before the upsampling,
+    'same' pooling without a padded copy) runs, keeps float32 gradients for
+    float32 parameters, and is as accurate as the plain formula run under
+    the same autocast, both measured against the float64 formula on the
+    same (float32-rounded) weights and inputs.
+
+    Tolerances, with u the unit roundoff (2^-8 bf16, 2^-11 fp16):
+
+    * values (T_i, logits), each: ||got - ref|| <= 32 u ||ref||. Each
+      output is a chain of 2-5 conv/BN layers, each rounding its output
+      to u and BN dividing by a batch std; measured <= 19 u (CPU, torch
+      2.14), so 32 u leaves room for other kernels' summation orders.
+    * gradients: the float64 error of the optimised neck's gradients (all
+      parameters and inputs together, 2-norm) <= 1.25 x that of the
+      plain formula under the same autocast (+ u of the largest gradient).
+      Against float64 alone these gradients are not a sharp test: they are
+      sums of many terms of both signs (BN backward, the random probes),
+      so both forms lose 40-960 u of the largest gradient's norm to
+      cancellation (measured). The same rounding in another order gives
+      errors of the same size (measured ratio 0.83-1.08); an
+      implementation that accumulated in low precision or lost a term
+      would not.
+    """
+    neck64, feats64, probes64 = _setup(case)
+    neck = copy.deepcopy(neck64).float().to(device)
+    ref_neck = copy.deepcopy(neck).double()  # the float32 weights, exactly
+    feats = [f.float().to(device) for f in feats64]
+    probes = [p.float().to(device) for p in probes64]
+    ref_run = _runner(ref_neck, [f.double() for f in feats],
+                      [p.double() for p in probes])
+    ref = ref_run(lambda inputs: _reference(ref_neck, inputs))
+    run = _runner(neck, feats, probes)
+    with autocast():
+        opt = run(_optimised(neck))
+        plain = run(lambda inputs: _reference(neck, inputs))
+    u = UNIT_ROUNDOFF[amp_dtype]
+
+    assert all(r.dtype == amp_dtype for r in opt[0])
+    for p, g in zip(list(neck.parameters()) + feats, opt[2]):
+        assert g.dtype == torch.float32 and g.device == p.device
+        assert torch.isfinite(g).all()
+    for i, (a, b) in enumerate(zip(ref[0] + [ref[1]], opt[0] + [opt[1]])):
+        assert _error([b], [a]) <= 32 * u * a.norm().item(), i
+    largest = max(g.norm().item() for g in ref[2])
+    assert _error(opt[2], ref[2]) <= \
+        1.25 * _error(plain[2], ref[2]) + u * largest

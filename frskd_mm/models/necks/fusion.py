@@ -139,10 +139,15 @@ class FusionNode(nn.Module):
         return self.conv(weighted_sum(inputs, w))
 
 
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
 def _dot(a: Tensor, b: Tensor) -> Tensor:
     """``(a * b).sum()`` without materialising ``a * b``: one BLAS dot
-    over the memory of two equally laid out maps (fp32 accumulation)."""
-    if a.dtype in (torch.float16, torch.bfloat16):
+    over the memory of two equally laid out maps (fp32 accumulation).
+    Under autocast ``a`` and ``b`` may differ in dtype (a float32 input
+    fused with a half one): both are then taken to float32."""
+    if a.dtype != b.dtype or a.dtype in _LOW_PRECISION:
         a, b = a.float(), b.float()
     if a.is_contiguous() and b.is_contiguous():
         return torch.dot(a.reshape(-1), b.reshape(-1))
@@ -163,11 +168,27 @@ class _WeightedSum(torch.autograd.Function):
     backward computes ``d/dw_k = sum(grad * x_k)`` by materialising
     ``grad * x_k`` and then summing it; here it is one dot product, a single
     read of both maps. The forward accumulates in place into one new tensor.
+
+    Under ``torch.autocast`` the inputs may mix dtypes (e.g. float32 maps
+    that bypassed every autocast op, fused with half-precision conv
+    outputs); the output then has the promoted dtype, as the plain
+    expression's, and the backward takes every dot product in float32.
+    Autocast casts none of the ops here (``mul`` and in-place ``addcmul_``
+    are on none of its lists; ``dot`` only promotes to the widest operand
+    on CUDA, and its operands have one dtype), so the Function needs no
+    ``custom_fwd``/``custom_bwd``; autograd casts each input's gradient to
+    that input's dtype.
     """
 
     @staticmethod
     def forward(ctx, weights: Tensor, *inputs: Tensor) -> Tensor:
-        out = inputs[0] * weights[0]
+        first = inputs[0]
+        dtype = first.dtype
+        for x in inputs[1:]:
+            if x.dtype != dtype:
+                dtype = torch.promote_types(dtype, x.dtype)
+        out = (first if first.dtype == dtype else first.to(dtype)) * \
+            weights[0]
         for k in range(1, len(inputs)):
             out.addcmul_(inputs[k], weights[k])
         ctx.save_for_backward(weights, *inputs)

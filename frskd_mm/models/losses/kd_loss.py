@@ -1,6 +1,9 @@
 """Soft-label distillation term of FRSKD (Ji et al., CVPR 2021, Eq. 5)."""
+import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
 def kd_kl_div(student_logits: Tensor,
@@ -23,7 +26,13 @@ def kd_kl_div(student_logits: Tensor,
             shape (N,) or (N, H, W). Defaults to all positions.
 
     Returns:
-        Tensor: A scalar.
+        Tensor: A scalar; float32 for half-precision logits.
+
+    Half-precision logits (under ``torch.autocast``) are taken to float32
+    first: the KL divergence is a sum of differences of log-probabilities,
+    which half precision rounds to ~u |log p|; in bfloat16 that is larger
+    than the divergence of close distributions itself (CUDA's autocast
+    runs ``log_softmax`` in float32, the CPU's does not).
     """
     if student_logits.shape != teacher_logits.shape:
         raise ValueError('Student and teacher logits must have the same '
@@ -31,6 +40,10 @@ def kd_kl_div(student_logits: Tensor,
                          f'{tuple(teacher_logits.shape)}.')
     if temperature <= 0:
         raise ValueError(f'temperature must be > 0, got {temperature}.')
+    if student_logits.dtype in _LOW_PRECISION or \
+            teacher_logits.dtype in _LOW_PRECISION:
+        student_logits = student_logits.float()
+        teacher_logits = teacher_logits.float()
     log_p_s = F.log_softmax(student_logits / temperature, dim=1)
     log_p_t = F.log_softmax(teacher_logits / temperature, dim=1)
     # KL(p_t || p_s) = sum_c p_t * (log p_t - log p_s), per position.

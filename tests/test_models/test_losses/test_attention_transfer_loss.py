@@ -24,20 +24,42 @@ def _att(feat):
     return [v / norm for v in vals]
 
 
-def test_spatial_attention_by_hand():
-    got = spatial_attention(torch.tensor([S]))
+def test_spatial_attention_by_hand(device):
+    got = spatial_attention(torch.tensor([S], device=device))
     assert got.shape == (1, 4)
     assert got[0].tolist() == pytest.approx(_att(S), rel=1e-6)
 
 
-def test_attention_transfer_by_hand():
+def test_attention_transfer_by_hand(device):
     expected = sum((a - b)**2 for a, b in zip(_att(S), _att(T))) / 4
-    got = attention_transfer(torch.tensor([S]), torch.tensor([T]))
+    got = attention_transfer(
+        torch.tensor([S], device=device), torch.tensor([T], device=device))
     assert got.item() == pytest.approx(expected, rel=1e-6)
 
 
-def test_loss_sums_over_levels():
-    s, t = torch.tensor([S]), torch.tensor([T])
+def test_attention_transfer_under_autocast(device, amp_dtype, autocast):
+    """Half-precision features (conv outputs under autocast; S and T are
+    exact in both dtypes). CUDA's autocast computes ``pow`` and the norm in
+    float32, the CPU's in ``amp_dtype``: each attention value is then a
+    few roundings (square, channel mean, norm, division) from the exact
+    one, <= 8 u relative (u = 2^-8 bf16, 2^-11 fp16), and the loss, a mean
+    of squared differences of values ~0.5 whose differences are >= 0.1
+    here, within 8 u * 2 * 0.5 / 0.1 = 80 u relative of the exact one."""
+    u = {torch.bfloat16: 2.0**-8, torch.float16: 2.0**-11}[amp_dtype]
+    expected = sum((a - b)**2 for a, b in zip(_att(S), _att(T))) / 4
+    s = torch.tensor([S], device=device, dtype=amp_dtype).requires_grad_()
+    t = torch.tensor([T], device=device, dtype=amp_dtype).requires_grad_()
+    with autocast():
+        got = attention_transfer(s, t)
+    assert torch.isfinite(got)
+    assert got.item() == pytest.approx(expected, rel=80 * u)
+    grads = torch.autograd.grad(got, [s, t])
+    assert all(g.dtype == amp_dtype and g.abs().sum() > 0 for g in grads)
+
+
+def test_loss_sums_over_levels(device):
+    s = torch.tensor([S], device=device)
+    t = torch.tensor([T], device=device)
     small_s, small_t = s[..., :1, :1] + 1, t[..., :1, :1]
     expected = attention_transfer(s, t) + attention_transfer(small_s, small_t)
     got = AttentionTransferLoss()([s, small_s], [t, small_t])

@@ -55,7 +55,7 @@ def _loss(levels=((2, 3), (3, 2))):
     return loss, norms
 
 
-def test_value_against_a_hand_computation():
+def test_value_against_a_hand_computation(device):
     loss, norms = _loss()
     loss.eval()  # connector BN with its running statistics (0, 1)
     g = torch.Generator().manual_seed(1)
@@ -67,6 +67,9 @@ def test_value_against_a_hand_computation():
         torch.randn(2, 3, 3, 3, generator=g),
         torch.randn(2, 2, 2, 2, generator=g)
     ]
+    got = loss.to(device)([s.to(device) for s in student],
+                          [t.to(device) for t in teacher]).item()
+    loss.cpu()
     total = 0.0
     for i, (s, t) in enumerate(zip(student, teacher)):
         w = loss.connectors[i].conv.weight.detach().numpy()[:, :, 0, 0]
@@ -80,7 +83,7 @@ def test_value_against_a_hand_computation():
         mask = (src > tgt) | (tgt > 0)
         dist = (((src - tgt)**2) * mask).sum() / 2
         total += dist / 2**(1 - i)  # levels weighted 1/2, 1
-    assert loss(student, teacher).item() == pytest.approx(total, rel=1e-5)
+    assert got == pytest.approx(total, rel=1e-5)
 
 
 def test_margins_are_set_once_and_saved():
@@ -160,16 +163,16 @@ def test_bifpn_layer_returns_its_node_outputs_before_relu():
         top_down_only(feats[:2], preact=True)
 
 
-def test_distillation_reaches_only_the_student(build_frskd):
+def test_distillation_reaches_only_the_student(build_frskd, device):
     od = dict(
         type='OverhaulLoss',
         student_channels=[32, 64, 128],
         teacher_channels=[64, 128, 256])
-    model = build_frskd(feature_loss=od)
+    model = build_frskd(feature_loss=od).to(device)
     FRSKDHook().before_train(types.SimpleNamespace(model=model))
     model.train()
-    samples = [DataSample().set_gt_label(i % 5) for i in range(4)]
-    losses = model(torch.randn(4, 3, 32, 32), samples, mode='loss')
+    samples = [DataSample().set_gt_label(i % 5).to(device) for i in range(4)]
+    losses = model(torch.randn(4, 3, 32, 32).to(device), samples, mode='loss')
     loss = losses['loss_att']
     assert loss > 0
     teacher = list(model.neck.parameters())
@@ -183,5 +186,5 @@ def test_distillation_reaches_only_the_student(build_frskd):
     assert all(g is not None and g.any() for g in grads[nt + ns:])
     margins = model.head.distill.feature_loss.margins
     assert all(
-        torch.allclose(m, torch.tensor(-math.sqrt(2 / math.pi)))
+        torch.allclose(m.cpu(), torch.tensor(-math.sqrt(2 / math.pi)))
         for m in margins)

@@ -5,7 +5,8 @@ from frskd_mm.models.losses import attention_transfer, kd_kl_div
 from frskd_mm.models.losses.self_distill_loss import HOOK_HINT, SelfDistillLoss
 
 
-def _inputs():
+def _inputs(device='cpu'):
+    """Logits (3, 5) and two levels of features, on ``device``."""
     g = torch.Generator().manual_seed(0)
     s_logits = torch.randn(3, 5, generator=g)
     t_logits = torch.randn(3, 5, generator=g)
@@ -17,7 +18,9 @@ def _inputs():
         torch.rand(3, 4, 4, 4, generator=g),
         torch.rand(3, 8, 2, 2, generator=g)
     ]
-    return s_logits, t_logits, s_feats, t_feats
+    return tuple(
+        x.to(device) if torch.is_tensor(x) else [f.to(device) for f in x]
+        for x in (s_logits, t_logits, s_feats, t_feats))
 
 
 def test_refuses_to_run_without_the_hook():
@@ -28,21 +31,21 @@ def test_refuses_to_run_without_the_hook():
     assert HOOK_HINT in str(info.value)
 
 
-def _grad_inputs():
-    s_logits, t_logits, s_feats, t_feats = _inputs()
+def _grad_inputs(device='cpu'):
+    s_logits, t_logits, s_feats, t_feats = _inputs(device)
     for t in [s_logits, t_logits] + s_feats + t_feats:
         t.requires_grad_()
     return s_logits, t_logits, s_feats, t_feats
 
 
 @pytest.mark.parametrize('stop_target_grad', [True, False])
-def test_eval_mode_detaches_only_when_the_flag_is_on(stop_target_grad):
+def test_eval_mode_detaches_only_when_the_flag_is_on(stop_target_grad, device):
     """In eval mode a call without the flag does not raise; it gives the
     same values, but its targets are not detached: a backward pass reaches
     them (the self-teacher). With the flag on they get no gradient."""
     loss = SelfDistillLoss(alpha=2.0, beta=10.0, temperature=4.0).eval()
     loss.stop_target_grad = stop_target_grad
-    s_logits, t_logits, s_feats, t_feats = _grad_inputs()
+    s_logits, t_logits, s_feats, t_feats = _grad_inputs(device)
     out = loss(s_logits, t_logits, s_feats, t_feats)
     flagged = SelfDistillLoss(alpha=2.0, beta=10.0, temperature=4.0)
     flagged.stop_target_grad = True
@@ -58,8 +61,8 @@ def test_eval_mode_detaches_only_when_the_flag_is_on(stop_target_grad):
         assert all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
-def test_weights_and_schedule_scale():
-    s_logits, t_logits, s_feats, t_feats = _inputs()
+def test_weights_and_schedule_scale(device):
+    s_logits, t_logits, s_feats, t_feats = _inputs(device)
     loss = SelfDistillLoss(alpha=2.0, beta=100.0, temperature=4.0)
     loss.stop_target_grad = True
     loss.scale = 0.5
@@ -72,8 +75,8 @@ def test_weights_and_schedule_scale():
         100.0 * 0.5 * at.item(), rel=1e-6)
 
 
-def test_targets_receive_no_gradient():
-    s_logits, t_logits, s_feats, t_feats = _inputs()
+def test_targets_receive_no_gradient(device):
+    s_logits, t_logits, s_feats, t_feats = _inputs(device)
     s_logits.requires_grad_()
     t_logits.requires_grad_()
     for f in s_feats + t_feats:

@@ -41,7 +41,7 @@ from gpu_check_env import sh, step_env, step_install  # noqa: E402
 from gpu_check_report import write_report  # noqa: E402
 
 #: Seconds each step may take on a GPU (8 minutes in all).
-BUDGET = dict(install=150, env=15, tests=90, bench=150, train=75)
+BUDGET = dict(install=200, env=10, tests=60, bench=140, train=70)
 MODELS = {
     'ResNet18-CIFAR': 'resnet18_cifar100.py',
     'WRN-16-2': 'wrn16_2_cifar100.py'
@@ -199,7 +199,7 @@ def step_train(args, out, sizes):
             sys.executable, 'tools/dataset_converters/digits_to_folder.py',
             data
         ], 120, osp.join(out, 'digits.log'))
-    iters, workers = sizes['train_iters'], 2 if args.device == 'cuda' else 0
+    iters, workers = sizes['train_iters'], 4 if args.device == 'cuda' else 0
     cfg = osp.join(out, 'train_digits_amp.py')
     with open(cfg, 'w') as f:
         f.write(

@@ -68,7 +68,7 @@ def step_install(args, out):
         raise SystemExit(f'pip install from {wheels} failed: see '
                          f'{out}/install.log')
     os.environ['PYTHONPATH'] = os.pathsep.join(
-        [site, ROOT, os.environ.get('PYTHONPATH', '')])
+        [ROOT, site, os.environ.get('PYTHONPATH', '')])
     result = dict(done=True, wheels=len(whl), site=site, mmcv='wheel')
     if any('/mmcv-' in w for w in whl):
         return result

@@ -122,8 +122,7 @@ def bench_worker(spec_file):
     torch.backends.cudnn.benchmark = spec['device'] == 'cuda'
     results = []
     for cell in spec['cells']:
-        name = MODELS[cell['model']]
-        print(f'== {cell}', flush=True)
+        name, start = MODELS[cell['model']], time.perf_counter()
         # The target cell: the first model (ResNet18-CIFAR), AMP, NHWC.
         target = cell['model'] == spec['cells'][0]['model'] and \
             cell['precision'] == 'amp' and cell['channels_last']
@@ -142,6 +141,7 @@ def bench_worker(spec_file):
                     channels_last=cell['channels_last'],
                     profile=spec['profile'] if target else 0,
                     log=None)))
+        print(f'{cell}: {time.perf_counter() - start:.1f} s', flush=True)
     with open(spec['out'], 'w') as f:
         json.dump(results, f)
 

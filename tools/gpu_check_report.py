@@ -49,6 +49,13 @@ def profile_table(profile):
     return rows
 
 
+def install_line(install):
+    if not install['done']:
+        return f'none ({install["why"]})'
+    return (f'{install["wheels"]} wheels into {install["site"]}; mmcv: '
+            f'{install["mmcv"]}')
+
+
 def markdown(report):
     s, env, t = report['settings'], report['env'], report['targets']
     tests, train = report['tests'], report['train']
@@ -62,7 +69,7 @@ def markdown(report):
         'Packages: ' + ', '.join(f'{k} {v}'
                                  for k, v in env['packages'].items() if v) +
         f'; mmcv.ops: {env["mmcv_ops"]}; mmseg: {env["mmseg"]}.', '',
-        f'Install: {report["install"]}.', '',
+        'Install: ' + install_line(report['install']) + '.', '',
         f'Tests (`pytest -m cuda`): {tests["passed"]} passed, '
         f'{tests["failed"]} failed, {tests["errors"]} errors, '
         f'{tests["skipped"]} skipped (exit {tests["returncode"]}).', '',

@@ -6,7 +6,8 @@ import re
 import pytest
 import torch
 from conftest import load_tool
-from tool_runs import ROOT, run_tool, scalars, tiny_options
+from tool_runs import (ROOT, log_of, run_tool, run_train_jobs, scalars,
+                       tiny_options)
 
 LOSS_KEYS = ('loss_cls', 'loss_teacher', 'loss_kd', 'loss_att')
 
@@ -52,14 +53,32 @@ def test_frskd_trains_validates_checkpoints_and_resumes(
     assert 'accuracy/top1' in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize('name', [
+VARIANTS = [
     'resnet18_cifar100_mixup', 'resnet18_cifar100_cutmix', 'wrn16_2_cifar100',
     'resnet18_cifar100_uniform_bifpn', 'resnet18_cifar100_od'
-])
-def test_variants_train(name, cifar100_root, tmp_path):
-    train(f'configs/frskd/{name}.py', tmp_path, cifar100_root)
-    assert osp.isfile(tmp_path / 'epoch_1.pth')
-    logs = [r for r in scalars(tmp_path) if 'loss_kd' in r]
+]
+
+
+@pytest.fixture(scope='module')
+def variant_runs(cifar100_root, tmp_path_factory):
+    """One epoch of each variant, from one interpreter (imports paid
+    once)."""
+    root = tmp_path_factory.mktemp('variants')
+    jobs = [
+        dict(argv=[
+            f'configs/frskd/{name}.py', '--work-dir',
+            str(root / name), '--cfg-options', *tiny_options(cifar100_root)
+        ]) for name in VARIANTS
+    ]
+    return root, dict(zip(VARIANTS, run_train_jobs(jobs, root)))
+
+
+@pytest.mark.parametrize('name', VARIANTS)
+def test_variants_train(name, variant_runs):
+    root, jobs = variant_runs
+    assert jobs[name]['returncode'] == 0, log_of(jobs[name])[-3000:]
+    assert osp.isfile(root / name / 'epoch_1.pth')
+    logs = [r for r in scalars(root / name) if 'loss_kd' in r]
     assert len(logs) == 4
     assert all(r[k] == r[k] for r in logs for k in LOSS_KEYS)  # not NaN
 

@@ -49,11 +49,10 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
     if not task.is_exportable_config(cfg):
         model = cfg.get('model', None) or {}
         head = model.get(task.head_key, None) or {}
-        raise ValueError(
-            f'export_student expects an FRSKD {task.name} config '
-            f'({task.export_hint}), '
-            f"got model.type {model.get('type')!r} and model."
-            f"{task.head_key}.type {head.get('type')!r}.")
+        raise ValueError(f'export_student expects an FRSKD {task.name} config '
+                         f'({task.export_hint}), '
+                         f"got model.type {model.get('type')!r} and model."
+                         f"{task.head_key}.type {head.get('type')!r}.")
     plain = copy.deepcopy(cfg._cfg_dict.to_dict())
     model = task.student_model_config(plain['model'])
     strip_run_guards(plain)  # a config dumped by tools/train.py has them

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
+from ..utils.config_types import config_type_name
 from ..utils.packages import REQUIREMENTS
 
 #: State-dict prefix of the student's own neck inside ``FRSKDNeck``
@@ -84,12 +85,17 @@ class TaskAdapter:
         """Classes the student predicts."""
         return int(self.head(model).num_classes)
 
+    @property
+    def frskd_heads(self) -> Tuple[str, ...]:
+        """Every FRSKD head type of the task; ``frskd_head`` unless a task
+        has more."""
+        return (self.frskd_head, )
+
     def is_frskd_config(self, cfg: Config) -> bool:
-        """Whether ``cfg.model`` has the task's FRSKD head."""
+        """Whether ``cfg.model`` has one of the task's FRSKD heads
+        (``frskd_heads``)."""
         head = (cfg.get('model', None) or {}).get(self.head_key, None)
-        head_type = head.get('type', None) if isinstance(head, dict) else None
-        return isinstance(head_type, str) and \
-            head_type.split('.')[-1] == self.frskd_head
+        return config_type_name(head) in self.frskd_heads
 
     def is_exportable_config(self, cfg: Config) -> bool:
         """Whether ``cfg`` trains parts that its deployed model drops (what

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
+from ..utils.config_types import config_type_name
 from .base import TaskAdapter, visualization_hook
 
 
@@ -52,29 +53,24 @@ class ClassificationTask(TaskAdapter):
         from mmpretrain.apis import get_model
         return get_model(cfg, device='cpu')
 
-    def is_frskd_config(self, cfg: Config) -> bool:
-        """Whether ``cfg.model.head`` is an FRSKD head (with or without
-        SLA)."""
-        return _type_name(_head(cfg)) in self.frskd_heads
-
     def is_exportable_config(self, cfg: Config) -> bool:
         """Whether the config trains parts that its deployed model lacks:
         FRSKD configs and SLA-SD ones (their joint classifier)."""
         if self.is_frskd_config(cfg):
             return True
         model = cfg.get('model', None) or {}
-        return _type_name(model) in self.plain_classifiers and \
-            _type_name(_head(cfg)) in self.plain_heads
+        return config_type_name(model) in self.plain_classifiers and \
+            config_type_name(_head(cfg)) in self.plain_heads
 
     def student_model_config(self, model: dict) -> dict:
         head = model.get('head', {})
-        model_type = _type_name(model)
+        model_type = config_type_name(model)
         if model_type in self.plain_classifiers:
             model['type'] = self.plain_classifiers[model_type]
-        if _type_name(head) in self.plain_heads:
+        if config_type_name(head) in self.plain_heads:
             # SLA-SD: only the joint classifier is training-only, and the
             # neck is kept; the state dict drops every ``neck.*`` tensor.
-            neck = _type_name(model.get('neck') or {})
+            neck = config_type_name(model.get('neck') or {})
             if neck != 'GlobalAveragePooling':
                 raise ValueError(
                     f'{head["type"]} (SLA-SD) configs export only with '
@@ -140,14 +136,6 @@ class ClassificationTask(TaskAdapter):
 def _head(cfg: Config) -> dict:
     head = (cfg.get('model', None) or {}).get('head', None)
     return head if isinstance(head, dict) else {}
-
-
-def _type_name(node: dict) -> str:
-    """The registered name of a config's ``type`` (scope prefix removed)."""
-    t = node.get('type') if isinstance(node, dict) else None
-    if isinstance(t, str):
-        return t.split('.')[-1]
-    return getattr(t, '__name__', '')
 
 
 def _set_tta(cfg: Config) -> None:

@@ -11,6 +11,7 @@ import os
 import os.path as osp
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+from .config_types import config_type_name
 from .data_checks import is_hidden
 from .voc_checks import check_voc
 
@@ -85,10 +86,10 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
     # A VOC message gives the layout of every VOC dataset of the config and
     # the --cfg-options that set them all.
     voc = [(key, ds) for key, ds in dataset_configs(cfg)
-           if _type_name(ds) == 'PascalVOCDataset']
+           if config_type_name(ds) == 'PascalVOCDataset']
     seen: Set[tuple] = set()
     for key, ds in leaves:
-        name = _type_name(ds)
+        name = config_type_name(ds)
         if not _is_local(ds):
             continue
         settings = sorted(
@@ -151,14 +152,6 @@ def _leaf_configs(ds: dict, key: str) -> Iterator[Tuple[str, dict]]:
         yield from _leaf_configs(inner, f'{key}.dataset')
         return
     yield key, ds
-
-
-def _type_name(ds: dict) -> str:
-    """The class name of a dataset config's ``type``, scope removed."""
-    t = ds.get('type', None)
-    if isinstance(t, str):
-        return t.rsplit('.', 1)[-1]
-    return getattr(t, '__name__', '')
 
 
 def _is_local(ds: dict) -> bool:
@@ -321,10 +314,11 @@ def _check_cifar(key: str, ds: dict, kind: str) -> None:
     missing = [f for f in files if not osp.isfile(osp.join(folder, f))]
     if missing:
         raise FileNotFoundError(
-            f'{key}.data_root: {_type_name(ds)} files {missing} not found '
-            f'in {folder!r}. Download {url} and extract it into {top!r} (so '
-            f'that {osp.join(folder, files[0])!r} exists), or point the '
-            f'config at your copy with --cfg-options {key}.data_root=DIR.')
+            f'{key}.data_root: {config_type_name(ds)} files {missing} not '
+            f'found in {folder!r}. Download {url} and extract it into '
+            f'{top!r} (so that {osp.join(folder, files[0])!r} exists), or '
+            'point the config at your copy with --cfg-options '
+            f'{key}.data_root=DIR.')
 
 
 def _check_digit_canvas(key: str, ds: dict) -> None:

@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
+from ...utils.config_types import config_type_name
 from .bifpn_layer import BiFPNLayer  # noqa: F401 - registers the default
 from .grad_scale import scale_grad
 from .self_teacher_features import SelfTeacherFeatures
@@ -281,7 +282,7 @@ def _build_inner_neck(cfg: Optional[dict]) -> Optional[nn.Module]:
             "neck, e.g. neck=dict(type='FRSKDNeck', neck=dict(type='FPN', "
             'in_channels=[256, 512, 1024, 2048], out_channels=256, '
             f'num_outs=4), in_channels=[256] * 4, ...), got {cfg!r}.')
-    if _cfg_type_name(cfg) == 'FRSKDNeck':
+    if config_type_name(cfg) == 'FRSKDNeck':
         raise ValueError('FRSKDNeck.neck is an FRSKDNeck: wrap the '
                          "student's own neck, not another self-teacher.")
     return MODELS.build(cfg)
@@ -302,9 +303,3 @@ def _build_layer(cfg: dict, **kwargs) -> nn.Module:
             'each layer itself (from in_channels, width, num_layers, '
             'last_layer_top_down_only and norm_cfg); remove them.')
     return MODELS.build(dict(cfg, **kwargs))
-
-
-def _cfg_type_name(cfg: dict) -> str:
-    t = cfg.get('type')
-    return t.split('.')[-1] if isinstance(t, str) else getattr(
-        t, '__name__', '')

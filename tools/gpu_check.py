@@ -25,7 +25,7 @@ script). Usage:
     python tools/gpu_check.py --device cpu --quick --out /tmp/gpu_check
 """
 import argparse
-import glob
+import importlib.util
 import json
 import math
 import os
@@ -192,6 +192,18 @@ SUBSET = '''train_dataloader['dataset'] = dict(
 '''
 
 
+def _scalar_logs_module():
+    """frskd_mm/utils/logs.py, the project's one reader of MMEngine's
+    scalars.json, loaded from its file: it uses the standard library only,
+    and this script runs where the stack (and so the frskd_mm package) may
+    not be importable in its own process."""
+    path = osp.join(ROOT, 'frskd_mm', 'utils', 'logs.py')
+    spec = importlib.util.spec_from_file_location('frskd_mm_logs', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def step_train(args, out, sizes):
     data = osp.join(ROOT, 'data/digits')
     if not osp.isdir(osp.join(data, 'train')):
@@ -219,12 +231,11 @@ def step_train(args, out, sizes):
     amp = args.device == 'cuda'
     cmd = [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir]
     rc = sh(cmd + (['--amp'] if amp else []), 400, osp.join(out, 'train.log'))
-    records = []
-    for path in sorted(
-            glob.glob(osp.join(work_dir, '*/vis_data/'
-                               'scalars.json')))[-1:]:
-        with open(path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
+    logs = _scalar_logs_module()
+    try:
+        records = logs.read_records(logs.find_scalar_logs(work_dir)[-1])
+    except FileNotFoundError:
+        records = []  # the run failed before its first log: rc says why
     losses = [r['loss'] for r in records if 'loss' in r]
     window = max(1, len(losses) // 5)
     first = sum(losses[:window]) / window if losses else math.nan

@@ -1,182 +1,89 @@
-"""Where does FRSKD help? Train arms over training-set size x schedule x seed.
+"""Where does FRSKD help? Train arms over a grid of regimes and seeds.
 
 Each arm is a config (plus optional ``KEY=VALUE`` overrides), e.g. the
-baseline, FRSKD with the paper's settings and a variant. For every cell of
-the grid (fraction of the training set x schedule length in epochs) and
-every seed, each arm is trained with ``tools/train.py`` on the same
-class-stratified subset of the training images (drawn from the seed, so the
-arms of one seed are paired), from the same initialisation seed. The
+baseline, FRSKD with the paper's settings and a recipe. Each cell of the
+grid is a training regime (:mod:`frskd_mm.analysis.study_grid`): the data
+set, the training images per class (or a fraction of them), the epochs,
+and optionally batch size, learning rate and schedule. For every cell and
+every seed each arm is trained with ``tools/train.py`` on the same
+class-stratified subset of the training images (drawn from the seed, so
+the arms of one seed are paired), from the same initialisation seed. The
 metric of a run is the one validated after its last epoch (never the best
 epoch: the study's data have no separate validation split).
 
 It prints, and writes to ``<out>.json``, per cell and arm the metric per
 seed with its mean and sample standard deviation, and for every arm the
 paired difference to the reference arm (the first; ``--reference``) with
-its two-sided 95 % t-interval. ``<out>.png`` plots the metric against the
-number of training images, one panel per schedule, one line per arm with a
-band of +- one standard deviation, and the paired differences below.
+its two-sided 95 % t-interval; ``<out>.png`` draws them, one row per cell.
+With ``--curves`` every epoch is validated and the JSON also holds each
+run's curve and, per arm, the worst gap of its mean curve below the
+reference's.
 
 Runs already finished in ``--work-dir`` (their ``result.json``) are reused,
 so an interrupted study continues where it stopped.
 
-Example (the study of docs/frskd_study.md)::
+Two ways to give the cells:
+
+- ``--fractions 0.1 1 --epochs 5 15``: every fraction of the configs' own
+  training set with every schedule length;
+- ``--grid GRID.json``: a centre, factors varied one at a time around it,
+  and corners (see :mod:`frskd_mm.analysis.study_grid`), e.g.
+  ``configs/study/regime_grid.json``. Its data sets are image folders
+  (``train/<class>/``, ``test/<class>/``); configs whose own data set is
+  not one (the CIFAR configs) are switched to it as a user would run them
+  on their own data (:func:`~frskd_mm.analysis.study_grid.
+  as_folder_dataset`).
+
+Example (the default arms on the digits)::
 
     python tools/analysis_tools/frskd_study.py --fractions 0.1 0.25 1 \\
         --epochs 10 30 --seeds 0 1 2 --jobs 2 --out docs/study/digits
 
-Arms (default: baseline, FRSKD with the paper's settings and our stable
-recipe on the digits) are given as ``--arm NAME CONFIG [KEY=VALUE ...]``;
-the overrides are passed to ``tools/train.py --cfg-options``::
+Arms are given as ``--arm NAME CONFIG [KEY=VALUE ...]``; the overrides are
+passed to ``tools/train.py --cfg-options``, with ``{seed}`` replaced by
+the run's seed (e.g. ``load_from=work_dirs/pre/seed{seed}/epoch_8.pth``
+to fine-tune each seed's own checkpoint)::
 
     --arm frskd_no_att configs/demo/frskd_wrn16_2_digits.py \\
         model.head.beta=0
 
-Configs must be epoch-based classification configs with an image-folder
-training set (MMPretrain's ``CustomDataset`` layout).
+Configs must be epoch-based classification configs.
 """
 import argparse
 import json
 import os
 import os.path as osp
-import random
 import shlex
 import subprocess
 import sys
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from frskd_mm.utils.results import last_logged, mean_std, paired_difference
+from frskd_mm.analysis.study_grid import (Cell, expand_grid, load_grid,
+                                          study_config, write_subset)
+from frskd_mm.analysis.study_report import format_table, plot_forest, summarize
+from frskd_mm.utils.logs import find_scalar_logs, load_scalars
+from frskd_mm.utils.results import last_logged
 
 DEFAULT_ARMS = (
     ('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),
     ('frskd', 'configs/demo/frskd_wrn16_2_digits.py'),
     ('stable', 'configs/demo/frskd_stable_wrn16_2_digits.py'),
 )
-DIGITS_WRITER = 'tools/dataset_converters/digits_to_folder.py'
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp')
+#: Writers of the image folders the studies use, by folder.
+DATA_WRITERS = {
+    'data/digits': ['tools/dataset_converters/digits_to_folder.py'],
+    'data/mnist5k':
+    ['tools/dataset_converters/digits_to_folder.py', '--source', 'mnist5k'],
+}
 METRIC = 'accuracy/top1'
 TEACHER_METRIC = 'teacher/accuracy/top1'
-
-
-def write_subset(image_dir: str, fraction: float, seed: int,
-                 out_file: str) -> int:
-    """Write an annotation file of a class-stratified random subset.
-
-    Each class keeps ``round(fraction * n_class)`` of its images (at least
-    one), drawn with ``random.Random(seed)``; lines are
-    ``<class>/<file> <label>`` in MMPretrain's ``ann_file`` format, with
-    labels the sorted class folders' indices.
-
-    Args:
-        image_dir (str): ``<data_root>/<data_prefix>``, one folder per class.
-        fraction (float): Fraction in (0, 1] of each class to keep.
-        seed (int): Seed of the draw.
-        out_file (str): Where to write the annotation file.
-
-    Returns:
-        int: Number of images in the subset.
-    """
-    if not 0 < fraction <= 1:
-        raise ValueError(f'fractions must be in (0, 1], got {fraction}.')
-    classes = sorted(
-        d for d in os.listdir(image_dir)
-        if not d.startswith('.') and osp.isdir(osp.join(image_dir, d)))
-    if not classes:
-        raise FileNotFoundError(f'No class folders in {image_dir!r}.')
-    rng = random.Random(seed)
-    lines = []
-    for label, name in enumerate(classes):
-        files = sorted(
-            f for f in os.listdir(osp.join(image_dir, name))
-            if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith('.'))
-        keep = max(1, round(fraction * len(files)))
-        lines += [
-            f'{name}/{f} {label}' for f in sorted(rng.sample(files, keep))
-        ]
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    with open(out_file, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return len(lines)
-
-
-def study_config(config: str,
-                 *,
-                 ann_file: str,
-                 epochs: int,
-                 seed: int,
-                 curves: bool = False,
-                 data_root: Optional[str] = None):
-    """The arm's config for one run of the study.
-
-    Trains on ``ann_file`` for ``epochs`` epochs at ``seed``; cosine or
-    step schedulers are stretched to the new length; validation runs after
-    the last epoch only (after every epoch with ``curves``, which also
-    switches on the self-teacher's ``TeacherAccuracy`` for FRSKD models);
-    one checkpoint is kept, no best checkpoint. ``data_root`` replaces the
-    data root of every split.
-
-    Returns:
-        mmengine.Config: The config to dump and train.
-    """
-    from mmengine.config import Config
-    cfg = Config.fromfile(config)
-    old_epochs = cfg.get('train_cfg', {}).get('max_epochs')
-    if old_epochs is None:
-        raise ValueError(
-            f'{config}: the study needs an epoch-based config '
-            '(train_cfg.max_epochs); iteration-based configs are not '
-            'supported.')
-    if data_root is not None:
-        for split in ('train', 'val', 'test'):
-            if cfg.get(f'{split}_dataloader'):
-                cfg[f'{split}_dataloader'].dataset.data_root = data_root
-    dataset = cfg.train_dataloader.dataset
-    image_dir = osp.join(
-        dataset.get('data_root', ''),
-        dataset.get('data_prefix', '') or '')
-    dataset.ann_file = osp.abspath(ann_file)
-    dataset.data_prefix = osp.abspath(image_dir)
-    dataset.data_root = ''
-    cfg.train_cfg.max_epochs = epochs
-    cfg.train_cfg.val_interval = 1 if curves else epochs
-    schedulers = cfg.get('param_scheduler') or []
-    for scheduler in (schedulers
-                      if isinstance(schedulers, list) else [schedulers]):
-        if 'T_max' in scheduler and scheduler.get('by_epoch', True):
-            scheduler.T_max = epochs
-        if scheduler.get('end') == old_epochs:
-            scheduler.end = epochs
-        if 'milestones' in scheduler:
-            scheduler.milestones = [
-                round(m * epochs / old_epochs) for m in scheduler.milestones
-            ]
-    cfg.default_hooks.checkpoint = dict(
-        type='CheckpointHook', interval=epochs, max_keep_ckpts=1)
-    cfg.randomness = dict(seed=seed)
-    neck = cfg.model.get('neck') or {}
-    if curves and neck.get('type') == 'FRSKDNeck':
-        neck.eval_teacher = True
-        evaluators = cfg.val_evaluator if isinstance(
-            cfg.val_evaluator, list) else [cfg.val_evaluator]
-        cfg.val_evaluator = list(evaluators) + [dict(type='TeacherAccuracy')]
-    return cfg
-
-
-def train_image_dir(config: str, data_root: Optional[str] = None) -> str:
-    """``<data_root>/<data_prefix>`` of the config's training set."""
-    from mmengine.config import Config
-    dataset = Config.fromfile(config).train_dataloader.dataset
-    prefix = dataset.get('data_prefix', '') or ''
-    if isinstance(prefix, dict):
-        prefix = prefix.get('img_path', '')
-    root = dataset.get('data_root', '') if data_root is None else data_root
-    return osp.join(root, prefix)
 
 
 def run_one(job: dict, threads: int) -> dict:
@@ -203,12 +110,12 @@ def run_one(job: dict, threads: int) -> dict:
     with open(log_file, 'w') as log:
         proc = subprocess.run(
             cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    result = dict(
-        arm=job['arm'],
-        fraction=job['fraction'],
-        epochs=job['epochs'],
-        seed=job['seed'],
-        n_train=job['n_train'],
+    result = {
+        k: job[k]
+        for k in ('arm', 'label', 'cell', 'cell_name', 'fraction', 'epochs',
+                  'seed', 'n_train')
+    }
+    result.update(
         seconds=time.time() - start,
         command=shlex.join(cmd),
         metric=None,
@@ -226,228 +133,96 @@ def run_one(job: dict, threads: int) -> dict:
         result['teacher_metric'] = last_logged(job['work_dir'], TEACHER_METRIC)
     except KeyError:
         pass
+    if job['curves']:
+        result['curve'] = validation_curve(job['work_dir'])
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=2)
     print(
-        f"{job['arm']:<16} {job['epochs']:>3} ep  {job['fraction']:<5} "
-        f"seed {job['seed']}: {result['metric']:.2f}  "
-        f"({result['seconds']:.0f} s)",
+        f"{job['arm']:<16} {job['cell_name']:<36} seed {job['seed']}: "
+        f"{result['metric']:.2f}  ({result['seconds']:.0f} s)",
         flush=True)
     return result
 
 
-def summarize(results: Sequence[dict], arms: Sequence[str],
-              reference: str) -> List[dict]:
-    """One entry per (epochs, fraction) cell: per arm the metric per seed,
-    mean and sample std; per other arm the paired difference to
-    ``reference`` over the seeds where both finished."""
-    cells: Dict[Tuple[int, float], Dict[str, Dict[int, dict]]] = {}
-    for r in results:
-        cells.setdefault((r['epochs'], r['fraction']),
-                         {}).setdefault(r['arm'], {})[r['seed']] = r
-    summary = []
-    for (epochs, fraction), by_arm in sorted(cells.items()):
-        cell = dict(
-            epochs=epochs,
-            fraction=fraction,
-            n_train=next(iter(next(iter(
-                by_arm.values())).values()))['n_train'],
-            arms={},
-            paired={})
-        for arm in arms:
-            runs = by_arm.get(arm, {})
-            done = {
-                s: r['metric']
-                for s, r in sorted(runs.items()) if r['metric'] is not None
-            }
-            entry = dict(
-                seeds=list(done),
-                values=list(done.values()),
-                failed_seeds=[s for s in sorted(runs) if s not in done])
-            if done:
-                entry['mean'], entry['std'] = mean_std(done.values())
-            teacher = [
-                r['teacher_metric'] for r in runs.values()
-                if r.get('teacher_metric') is not None
-            ]
-            if teacher:
-                entry['teacher_mean'], entry['teacher_std'] = mean_std(teacher)
-            cell['arms'][arm] = entry
-        ref = cell['arms'].get(reference, {})
-        for arm in arms:
-            if arm == reference or not cell['arms'][arm].get('values'):
-                continue
-            seeds = [
-                s for s in cell['arms'][arm]['seeds']
-                if s in ref.get('seeds', [])
-            ]
-            if not seeds:
-                continue
-            pick = dict(
-                zip(cell['arms'][arm]['seeds'], cell['arms'][arm]['values']))
-            base = dict(zip(ref['seeds'], ref['values']))
-            cell['paired'][arm] = dict(
-                seeds=seeds,
-                **paired_difference([pick[s] for s in seeds],
-                                    [base[s] for s in seeds]))
-        summary.append(cell)
-    return summary
+def validation_curve(work_dir: str) -> List[List[float]]:
+    """``[[epoch, metric], ...]`` of a run's newest log."""
+    scalars = load_scalars(find_scalar_logs(work_dir)[-1])
+    return [[int(r['step']), r[METRIC]] for r in scalars['val'] if METRIC in r]
 
 
-def format_table(summary: Sequence[dict], arms: Sequence[str],
-                 reference: str) -> str:
-    """The printed table: mean +- std per arm, then paired differences."""
-    lines = [
-        f"{'epochs':>6} {'train imgs':>10}  " + ''.join(f'{arm:>18}'
-                                                        for arm in arms)
-    ]
-    for cell in summary:
-        row = f"{cell['epochs']:>6} {cell['n_train']:>10}  "
-        for arm in arms:
-            entry = cell['arms'].get(arm, {})
-            row += (f"{entry['mean']:>10.2f} +-{entry['std']:>5.2f} "
-                    if 'mean' in entry else f"{'-':>18}")
-        lines.append(row)
-    lines.append(f'paired difference to {reference} (mean, 95 % CI):')
-    for cell in summary:
-        for arm, d in cell['paired'].items():
-            ci = (f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]"
-                  if d['ci95'] else '(one seed)')
-            lines.append(f"{cell['epochs']:>6} {cell['n_train']:>10}  "
-                         f"{arm:<16} {d['mean']:+6.2f}  {ci}  seeds "
-                         f"{d['seeds']}")
-    return '\n'.join(lines)
+def study_cells(args) -> Tuple[List[Tuple[str, Cell]], dict]:
+    """The labelled cells of the study and the data sets' folders."""
+    if args.grid:
+        spec = load_grid(args.grid)
+        return expand_grid(spec), dict(spec.get('datasets', {}))
+    cells = [(f'{e} ep, {f:g} of the images', Cell(epochs=e, fraction=f))
+             for e in args.epochs for f in args.fractions]
+    return cells, {}
 
 
-def plot_study(summary: Sequence[dict],
-               arms: Sequence[str],
-               reference: str,
-               out_file: str,
-               title: str = '') -> None:
-    """Metric vs training-set size per schedule (bands: +- 1 std), and the
-    paired differences to ``reference`` with their 95 % intervals. A study
-    of a single cell (an ablation) is drawn as :func:`plot_cell`."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    if len(summary) == 1:
-        plot_cell(summary[0], arms, reference, out_file, title)
-        return
-    schedules = sorted({c['epochs'] for c in summary})
-    fig, axes = plt.subplots(
-        2,
-        len(schedules),
-        figsize=(5.5 * len(schedules), 7.5),
-        squeeze=False,
-        sharex=True,
-        gridspec_kw=dict(height_ratios=[3, 2]))
-    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    for col, epochs in enumerate(schedules):
-        cells = [c for c in summary if c['epochs'] == epochs]
-        top, bottom = axes[0][col], axes[1][col]
-        for k, arm in enumerate(arms):
-            pts = [(c['n_train'], c['arms'][arm]['mean'],
-                    c['arms'][arm]['std']) for c in cells
-                   if 'mean' in c['arms'].get(arm, {})]
-            if not pts:
-                continue
-            x, m, s = zip(*pts)
-            color = colors[k % len(colors)]
-            top.plot(x, m, 'o-', color=color, label=arm)
-            top.fill_between(
-                x, [a - b for a, b in zip(m, s)],
-                [a + b for a, b in zip(m, s)],
-                color=color,
-                alpha=0.15)
-            diffs = [(c['n_train'], c['paired'][arm]) for c in cells
-                     if arm in c['paired']]
-            if diffs:
-                x = [n * (1 + 0.04 * (k - 1)) for n, _ in diffs]
-                mean = [d['mean'] for _, d in diffs]
-                err = [[
-                    d['mean'] - d['ci95'][0] if d['ci95'] else 0
-                    for _, d in diffs
-                ],
-                       [
-                           d['ci95'][1] - d['mean'] if d['ci95'] else 0
-                           for _, d in diffs
-                       ]]
-                bottom.errorbar(
-                    x,
-                    mean,
-                    yerr=err,
-                    fmt='o-',
-                    color=color,
-                    capsize=3,
-                    label=f'{arm} - {reference}')
-        top.set_xscale('log')
-        top.set_title(f'{epochs} epochs')
-        top.set_ylabel(f'{METRIC} (%)')
-        top.grid(alpha=0.3)
-        top.legend(loc='lower right')
-        bottom.axhline(0, color='k', lw=0.8)
-        bottom.set_xlabel('training images')
-        bottom.set_ylabel(f'paired difference to {reference} (points)')
-        bottom.grid(alpha=0.3)
-        bottom.legend(loc='lower right', fontsize='small')
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=100)
-    plt.close(fig)
+def make_jobs(args, cells: Sequence[Tuple[str, Cell]],
+              datasets: dict) -> List[dict]:
+    """One job per cell, seed and arm, with its subset file written; runs
+    of cells with the same data share one subset per seed."""
+    subsets = {}
+    jobs = []
+    for label, cell in cells:
+        data_root = datasets.get(cell.dataset, args.data_root)
+        for seed in args.seeds:
+            key = cell.subset_key + (seed, )
+            if key not in subsets:
+                name = '_'.join(
+                    str(k) for k in cell.subset_key if k is not None)
+                ann_file = osp.join(args.work_dir, 'subsets',
+                                    f'{name or "all"}_seed{seed}.txt')
+                image_dir = train_image_dir(args.arms[0][1], data_root)
+                fraction = cell.fraction
+                if fraction is None and cell.per_class is None:
+                    fraction = 1.0
+                subsets[key] = (ann_file,
+                                write_subset(
+                                    image_dir,
+                                    fraction,
+                                    seed,
+                                    ann_file,
+                                    per_class=cell.per_class))
+            ann_file, n_train = subsets[key]
+            for name, config, *options in args.arms:
+                jobs.append(
+                    dict(
+                        arm=name,
+                        config=config,
+                        options=[
+                            o.replace('{seed}', str(seed)) for o in options
+                        ],
+                        label=label,
+                        cell=cell.as_dict(),
+                        cell_obj=cell,
+                        cell_name=cell.name,
+                        epochs=cell.epochs,
+                        fraction=cell.fraction,
+                        seed=seed,
+                        n_train=n_train,
+                        ann_file=ann_file,
+                        data_root=data_root,
+                        curves=args.curves,
+                        work_dir=osp.join(args.work_dir, cell.name, name,
+                                          f'seed{seed}')))
+    return jobs
 
 
-def plot_cell(cell: dict,
-              arms: Sequence[str],
-              reference: str,
-              out_file: str,
-              title: str = '') -> None:
-    """One cell, one row per arm: the metric of every seed with the mean
-    +- std (left), the paired difference to ``reference`` with its 95 %
-    interval (right)."""
-    import matplotlib.pyplot as plt
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(12, 1.2 + 0.45 * len(arms)), sharey=True)
-    rows = list(range(len(arms)))[::-1]
-    for row, arm in zip(rows, arms):
-        entry = cell['arms'].get(arm, {})
-        if entry.get('values'):
-            left.plot(
-                entry['values'], [row] * len(entry['values']),
-                'o',
-                color='0.6',
-                ms=4)
-            left.errorbar(
-                entry['mean'],
-                row,
-                xerr=entry['std'],
-                fmt='D',
-                color='C0',
-                capsize=3)
-        d = cell['paired'].get(arm)
-        if d:
-            ci = d['ci95'] or [d['mean'], d['mean']]
-            right.errorbar(
-                d['mean'],
-                row,
-                xerr=[[d['mean'] - ci[0]], [ci[1] - d['mean']]],
-                fmt='D',
-                color='C3' if ci[1] < 0 else 'C2' if ci[0] > 0 else 'C7',
-                capsize=3)
-            right.plot(
-                d['diffs'], [row] * len(d['diffs']), 'o', color='0.6', ms=4)
-    left.set_yticks(rows, arms)
-    left.set_xlabel(f'{METRIC} (%): seeds (grey), mean +- std')
-    left.grid(alpha=0.3)
-    right.axvline(0, color='k', lw=0.8)
-    right.set_xlabel(f'paired difference to {reference} (points): seeds, '
-                     'mean and 95 % CI')
-    right.grid(alpha=0.3)
-    fig.suptitle(title or f"{cell['n_train']} training images, "
-                 f"{cell['epochs']} epochs")
-    fig.tight_layout()
-    fig.savefig(out_file, dpi=100)
-    plt.close(fig)
+def train_image_dir(config: str, data_root: Optional[str] = None) -> str:
+    """``<data_root>/<data_prefix>`` of the config's training set, or
+    ``<data_root>/train`` for a config that is not on an image folder."""
+    from mmengine.config import Config
+    dataset = Config.fromfile(config).train_dataloader.dataset
+    if data_root is not None and dataset.get('type') != 'CustomDataset':
+        return osp.join(data_root, 'train')
+    prefix = dataset.get('data_prefix', '') or ''
+    if isinstance(prefix, dict):
+        prefix = prefix.get('img_path', '')
+    root = dataset.get('data_root', '') if data_root is None else data_root
+    return osp.join(root, prefix)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -457,12 +232,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         nargs='+',
         action='append',
         metavar='NAME CONFIG [K=V]',
-        help='an arm: name, config and --cfg-options overrides; repeat. '
-        'Default: ' + ', '.join(f'{n} ({c})' for n, c in DEFAULT_ARMS))
+        help='an arm: name, config and --cfg-options overrides ({seed} is '
+        'replaced by the seed); repeat. Default: ' +
+        ', '.join(f'{n} ({c})' for n, c in DEFAULT_ARMS))
     parser.add_argument(
         '--reference',
         help='arm the others are paired '
         'with (default: the first)')
+    parser.add_argument(
+        '--grid',
+        help='JSON grid of regimes (centre, '
+        'vary, corners, datasets); replaces --fractions/--epochs')
     parser.add_argument(
         '--fractions',
         type=float,
@@ -485,6 +265,20 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='validate after every epoch (and the '
         "self-teacher's accuracy) for training curves")
+    parser.add_argument(
+        '--gradients',
+        type=int,
+        default=None,
+        metavar='N',
+        help='log the gradient each loss term sends into the backbone '
+        'every N iterations (GradientSourceHook; costs a forward and a '
+        'backward per term each time)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=None,
+        help='dataloader workers per run (default: the configs\'; the '
+        'results do not depend on it)')
     parser.add_argument(
         '--jobs',
         type=int,
@@ -525,49 +319,30 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return args
 
 
+def ensure_data(roots) -> None:
+    """Write the image folders of :data:`DATA_WRITERS` that are missing."""
+    for root in sorted({r for r in roots if r}):
+        writer = DATA_WRITERS.get(osp.normpath(root))
+        if writer and not osp.isfile(osp.join(root, '.complete')):
+            subprocess.run(
+                [sys.executable, writer[0], root] + writer[1:], check=True)
+
+
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     warnings.filterwarnings('ignore', message='pkg_resources')
     os.chdir(ROOT)
+    cells, datasets = study_cells(args)
     configs = {a[1] for a in args.arms}
-    if args.data_root is None and any('digits' in c for c in configs) \
-            and not osp.isdir('data/digits'):
-        subprocess.run([sys.executable, DIGITS_WRITER, 'data/digits'],
-                       check=True)
-    image_dirs = {train_image_dir(c, args.data_root) for c in configs}
-    if len(image_dirs) != 1:
-        raise ValueError('All arms must train on the same images, got '
-                         f'{sorted(image_dirs)}.')
-    image_dir = image_dirs.pop()
-    # One subset per (fraction, seed), shared by every schedule and arm.
-    subsets = {}
-    for fraction in args.fractions:
-        for seed in args.seeds:
-            ann_file = osp.join(args.work_dir, 'subsets',
-                                f'frac{fraction:g}_seed{seed}.txt')
-            subsets[fraction, seed] = (ann_file,
-                                       write_subset(image_dir, fraction, seed,
-                                                    ann_file))
-    jobs = []
-    for epochs in args.epochs:
-        for fraction in args.fractions:
-            for seed in args.seeds:
-                ann_file, n_train = subsets[fraction, seed]
-                for name, config, *options in args.arms:
-                    jobs.append(
-                        dict(
-                            arm=name,
-                            config=config,
-                            options=options,
-                            epochs=epochs,
-                            fraction=fraction,
-                            seed=seed,
-                            n_train=n_train,
-                            ann_file=ann_file,
-                            curves=args.curves,
-                            work_dir=osp.join(args.work_dir, f'{epochs}ep',
-                                              f'frac{fraction:g}', name,
-                                              f'seed{seed}')))
+    ensure_data(
+        list(datasets.values()) + [args.data_root] +
+        ['data/digits' for c in configs if 'digits' in c])
+    for root in {datasets.get(c.dataset, args.data_root) for _, c in cells}:
+        image_dirs = {train_image_dir(c, root) for c in configs}
+        if len(image_dirs) != 1:
+            raise ValueError('All arms must train on the same images, got '
+                             f'{sorted(image_dirs)}.')
+    jobs = make_jobs(args, cells, datasets)
     # Configs are written here, not in the pool: MMEngine's Config parsing
     # is not thread-safe.
     for job in jobs:
@@ -580,7 +355,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 epochs=job['epochs'],
                 seed=job['seed'],
                 curves=job['curves'],
-                data_root=args.data_root).dump(job['config_file'])
+                data_root=job['data_root'],
+                cell=job['cell_obj'],
+                workers=args.workers,
+                gradients=args.gradients).dump(job['config_file'])
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.time()
     with ThreadPoolExecutor(args.jobs) as pool:
@@ -597,21 +375,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
         reference=args.reference,
         arms={a[0]: dict(config=a[1], options=a[2:])
               for a in args.arms},
-        fractions=args.fractions,
-        epochs=args.epochs,
         seeds=args.seeds,
+        datasets=datasets,
         wall_seconds=time.time() - start,
+        run_seconds=sum(r.get('seconds', 0) for r in results),
         cells=summary,
         failed=[
-            dict(
-                arm=r['arm'],
-                epochs=r['epochs'],
-                fraction=r['fraction'],
-                seed=r['seed']) for r in results if r['metric'] is None
+            dict(arm=r['arm'], cell=r['cell_name'], seed=r['seed'])
+            for r in results if r['metric'] is None
         ])
     with open(out + '.json', 'w') as f:
         json.dump(report, f, indent=2)
-    plot_study(summary, names, args.reference, out + '.png', args.title)
+    plot_forest(summary, names, args.reference, out + '.png', args.title,
+                METRIC)
     print(f'\nWritten {out}.json and {out}.png')
     return report
 

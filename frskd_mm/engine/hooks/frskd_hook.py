@@ -4,6 +4,7 @@ import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
+import torch.distributed as dist
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
@@ -12,7 +13,9 @@ from torch import Tensor
 from frskd_mm.registry import HOOKS
 from ...models.losses.self_distill_loss import SelfDistillLoss
 from ...models.model_checks import check_frskd_model
+from ...models.necks.frskd_neck import FRSKDNeck
 from ...models.preact import enable_preact_features
+from ..gradient_sources import balance_factor, balance_stats, source_gradients
 
 RAMPS = ('linear', 'sigmoid')
 
@@ -33,8 +36,22 @@ class FRSKDHook(Hook):
     Before every training iteration it sets the factor that multiplies
     alpha and beta: 0 during ``warmup``, then a ramp over ``ramp`` to 1.
     The ``sigmoid`` ramp is ``exp(-5 (1 - t)^2)`` (Laine & Aila, ICLR 2017),
-    as in the authors' segmentation recipe. The factor is recomputed from
-    the runner's progress, so resuming restores it.
+    as in the authors' segmentation recipe. With ``ramp_teacher_grad`` the
+    same factor also multiplies the gradient that the self-teacher's own
+    loss sends into the backbone (``FRSKDNeck.grad_factor``), so that a run
+    starts as its baseline would. The factors are recomputed from the
+    runner's progress, so resuming restores them.
+
+    With ``grad_balance`` it also bounds the self-teacher's influence on
+    the backbone by the student's own loss: every ``interval`` iterations
+    it measures, on the batch's first ``samples`` images, the gradient
+    each term sends into the backbone
+    (:func:`~frskd_mm.engine.gradient_sources.source_gradients`), and
+    multiplies the three self-teacher terms (the teacher's loss through
+    the backbone, ``loss_kd``, ``loss_att``) by one factor
+    (:func:`~frskd_mm.engine.gradient_sources.balance_factor`) so that
+    their gradient together is at most ``ratio`` times the student's own
+    (``loss_cls``). The factor is saved in checkpoints.
 
     A feature loss that reads pre-activation features (the OD loss) gets
     them set up here too (:func:`~frskd_mm.models.preact.
@@ -71,6 +88,16 @@ class FRSKDHook(Hook):
         stop_on_nonfinite (bool): Raise ``FloatingPointError`` at the first
             iteration with a NaN or infinite loss term. Defaults to True;
             False trains on, as MMEngine does.
+        ramp_teacher_grad (bool): Schedule the self-teacher's gradient into
+            the backbone with the distillation factor too. Not in the
+            paper (whose teacher loss reaches the backbone in full from the
+            first iteration): part of our stable recipe, see
+            docs/frskd_study.md. Defaults to False.
+        grad_balance (dict, optional): ``ratio`` (> 0), ``interval``
+            (iterations between measurements, default 10) and ``samples``
+            (images measured, default 16; None for the whole batch). Not
+            in the paper: part of our stable recipe. Defaults to None
+            (off).
     """
 
     priority = 'NORMAL'
@@ -82,7 +109,9 @@ class FRSKDHook(Hook):
                  by_epoch: bool = False,
                  epoch_steps: bool = False,
                  by_ratio: bool = False,
-                 stop_on_nonfinite: bool = True) -> None:
+                 stop_on_nonfinite: bool = True,
+                 ramp_teacher_grad: bool = False,
+                 grad_balance: Optional[dict] = None) -> None:
         if ramp_type not in RAMPS:
             raise ValueError(f'ramp_type must be one of {RAMPS}, got '
                              f'{ramp_type!r}.')
@@ -107,7 +136,11 @@ class FRSKDHook(Hook):
         self.epoch_steps = epoch_steps
         self.by_ratio = by_ratio
         self.stop_on_nonfinite = stop_on_nonfinite
+        self.ramp_teacher_grad = ramp_teacher_grad
+        self.grad_balance = _check_balance(grad_balance)
+        self.stats: Optional[dict] = None  # the last measurement
         self._losses: List[SelfDistillLoss] = []
+        self._necks: List[FRSKDNeck] = []
 
     def scale_at(self, progress: float) -> float:
         """Distillation factor in [0, 1] after ``progress`` iterations,
@@ -137,6 +170,7 @@ class FRSKDHook(Hook):
                 'FRSKDHook found no FRSKD head in the model: use FRSKDClsHead '
                 '(or the segmentation head) with FRSKDNeck, or remove the '
                 'hook from custom_hooks.')
+        self._necks = [m for m in model.modules() if isinstance(m, FRSKDNeck)]
         check_frskd_model(model)
         enable_preact_features(model)
         for loss in self._losses:
@@ -157,8 +191,54 @@ class FRSKDHook(Hook):
             else:
                 progress = runner.iter
             scale = self.scale_at(progress)
+        teacher = scale if self.ramp_teacher_grad else 1.0
+        if self.grad_balance is not None:
+            if data_batch is not None and (self.stats is None or runner.iter %
+                                           self.grad_balance['interval'] == 0):
+                self.stats = self._measure(runner, data_batch)
+            if self.stats is not None:
+                weights = dict(kd=scale, att=scale, teacher_ce=teacher)
+                if self._necks:
+                    weights['teacher_ce'] *= \
+                        self._necks[0].backbone_grad_scale
+                factor = balance_factor(self.stats, weights,
+                                        self.grad_balance['ratio'])
+                runner.message_hub.update_scalar('train/grad_balance', factor)
+                scale *= factor
+                teacher *= factor
         for loss in self._losses:
             loss.scale = scale
+        if self.ramp_teacher_grad or self.grad_balance is not None:
+            for neck in self._necks:
+                neck.grad_factor = teacher
+
+    def _measure(self, runner, data_batch: dict) -> dict:
+        """:func:`balance_stats` of this batch (averaged over processes
+        in distributed training)."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        stats = balance_stats(
+            source_gradients(model, data_batch, self.grad_balance['samples']))
+        if dist.is_available() and dist.is_initialized():
+            flat = torch.tensor(
+                [stats['student']] + sum(stats['gram'], []),
+                dtype=torch.float64)
+            if dist.get_backend() == 'nccl':
+                flat = flat.cuda()
+            dist.all_reduce(flat)
+            flat = (flat / dist.get_world_size()).tolist()
+            stats = dict(
+                student=flat[0],
+                gram=[flat[1 + 3 * i:4 + 3 * i] for i in range(3)])
+        return stats
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.stats is not None:
+            checkpoint.setdefault('meta', {})['frskd_grad_balance'] = \
+                self.stats
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        self.stats = checkpoint.get('meta', {}).get('frskd_grad_balance')
 
     def after_train_iter(self,
                          runner,
@@ -184,6 +264,27 @@ class FRSKDHook(Hook):
             "optim_wrapper.type='AmpOptimWrapper' with loss_scale='dynamic' "
             'or no --amp), or alpha/beta too large for the data. To train on '
             "anyway, set stop_on_nonfinite=False in custom_hooks' FRSKDHook.")
+
+
+def _check_balance(cfg: Optional[dict]) -> Optional[dict]:
+    """``grad_balance`` with its defaults, or an error naming the key."""
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    unknown = set(cfg) - {'ratio', 'interval', 'samples'}
+    if unknown or 'ratio' not in cfg:
+        raise ValueError(
+            'FRSKDHook.grad_balance takes ratio (required), interval and '
+            f'samples, e.g. dict(ratio=1.0, interval=10, samples=16); got '
+            f'{cfg}.')
+    cfg.setdefault('interval', 10)
+    cfg.setdefault('samples', 16)
+    if not cfg['ratio'] > 0 or int(
+            cfg['interval']) < 1 or (cfg['samples'] is not None
+                                     and int(cfg['samples']) < 1):
+        raise ValueError('FRSKDHook.grad_balance needs ratio > 0, interval '
+                         f'>= 1 and samples >= 1 (or None), got {cfg}.')
+    return cfg
 
 
 def _split_finite(

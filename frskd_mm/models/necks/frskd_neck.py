@@ -80,6 +80,10 @@ class FRSKDNeck(BaseModule):
             the backbone); 0 trains the self-teacher on detached features;
             values in between damp the coupling. Not in the paper: an
             option of ours (see docs/frskd_study.md). Defaults to 1.
+            :class:`~frskd_mm.engine.hooks.FRSKDHook` can schedule it
+            (``ramp_teacher_grad``): it sets ``grad_factor`` in [0, 1]
+            before every iteration, and the gradient is scaled by
+            ``backbone_grad_scale * grad_factor``.
         norm_cfg (dict, optional): Normalisation layers of the self-teacher
             (mmcv names). Defaults to ``dict(type='BN')``, the paper's;
             multi-GPU segmentation configs pass their ``SyncBN`` (MMEngine
@@ -119,6 +123,7 @@ class FRSKDNeck(BaseModule):
         self.in_channels = in_channels
         self.width = width
         self.backbone_grad_scale = backbone_grad_scale
+        self.grad_factor = 1.0  # set by FRSKDHook(ramp_teacher_grad=True)
         if out_channels is not None and not (isinstance(out_channels, int)
                                              and out_channels > 0):
             raise ValueError('FRSKDNeck.out_channels must be a positive int '
@@ -189,9 +194,11 @@ class FRSKDNeck(BaseModule):
             return inputs
         if not self._inputs_checked:
             self.check_inputs(inputs)
+        grad_scale = self.backbone_grad_scale * self.grad_factor
         feats = [
-            scale_grad(x, self.backbone_grad_scale).contiguous(
-                memory_format=self.memory_format) for x in inputs
+            scale_grad(x,
+                       grad_scale).contiguous(memory_format=self.memory_format)
+            for x in inputs
         ]
         preact = self.preact_source is not None
         refined_preact = student_preact = None

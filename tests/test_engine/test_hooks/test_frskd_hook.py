@@ -371,3 +371,111 @@ def test_by_ratio_counts_fractions_of_the_whole_training(build_frskd):
         FRSKDHook(warmup=2, by_ratio=True)
     with pytest.raises(ValueError, match='exclude each other'):
         FRSKDHook(by_ratio=True, by_epoch=True)
+
+
+# ---------------------------------------------------------------------------
+# The stable recipe's options: the teacher's gradient ramp, the balance.
+# ---------------------------------------------------------------------------
+def _teacher_backbone_grad(model, inputs, samples):
+    losses = model(inputs, samples, mode='loss')
+    params = list(model.backbone.parameters())
+    grads = torch.autograd.grad(
+        losses['loss_teacher'], params, allow_unused=True)
+    return torch.cat([(torch.zeros_like(p) if g is None else g).flatten()
+                      for p, g in zip(params, grads)])
+
+
+def test_ramp_teacher_grad_scales_the_teachers_gradient_into_the_backbone(
+        build_frskd, batch):
+    model = build_frskd().train()
+    inputs, samples = batch
+    hook = FRSKDHook(warmup=2, ramp=4, ramp_teacher_grad=True)
+    hook.before_train(_Runner(model))
+    full = _teacher_backbone_grad(model, inputs, samples)
+    assert full.norm() > 0
+    for it, factor in ((0, 0.0), (1, 0.0), (3, 0.25), (6, 1.0), (9, 1.0)):
+        hook.before_train_iter(_Runner(model, iter=it), batch_idx=0)
+        assert model.neck.grad_factor == factor == model.head.distill.scale
+        torch.testing.assert_close(
+            _teacher_backbone_grad(model, inputs, samples), factor * full)
+    # backbone_grad_scale multiplies on top; without the option the
+    # teacher's gradient is not scheduled.
+    model.neck.backbone_grad_scale = 0.5
+    hook.before_train_iter(_Runner(model, iter=3), batch_idx=0)
+    torch.testing.assert_close(
+        _teacher_backbone_grad(model, inputs, samples), 0.125 * full)
+    plain = FRSKDHook(warmup=2, ramp=4)
+    model.neck.grad_factor = 1.0
+    plain.before_train(_Runner(model))
+    plain.before_train_iter(_Runner(model, iter=0), batch_idx=0)
+    assert model.neck.grad_factor == 1.0 and model.head.distill.scale == 0
+
+
+class _Hub:
+
+    def __init__(self):
+        self.scalars = {}
+
+    def update_scalar(self, key, value):
+        self.scalars[key] = value
+
+
+def test_grad_balance_measures_every_interval_and_bounds_the_teacher(
+        build_frskd, monkeypatch):
+    """The factor of each iteration is balance_factor of the last
+    measurement at that iteration's weights; measurements are taken every
+    ``interval`` iterations on ``samples`` images, and the last one is
+    saved in and restored from checkpoints."""
+    import frskd_mm.engine.hooks.frskd_hook as frskd_hook
+    model = build_frskd().train()
+    calls = []
+    # |g_student| = 1; teacher (1, 0), kd (0, 2), att 0.
+    stats = dict(
+        student=1.0, gram=[[1.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0] * 3])
+
+    def fake_source_gradients(m, data_batch, max_samples):
+        calls.append((data_batch, max_samples))
+        return 'grads'
+
+    monkeypatch.setattr(frskd_hook, 'source_gradients', fake_source_gradients)
+    monkeypatch.setattr(frskd_hook, 'balance_stats', lambda g: stats)
+    hook = FRSKDHook(
+        by_ratio=True,
+        ramp=1.0,
+        ramp_teacher_grad=True,
+        grad_balance=dict(ratio=0.5, interval=3, samples=2))
+    hook.before_train(_Runner(model))
+    seen = []
+    for it in range(7):
+        runner = _Runner(model, iter=it)
+        runner.max_iters = 10
+        runner.message_hub = _Hub()
+        hook.before_train_iter(runner, batch_idx=0, data_batch={'it': it})
+        s = it / 10
+        # |e| = s * sqrt(1 + 4) at factor 1: the bound 0.5 / (s sqrt(5)).
+        c = 1.0 if s == 0 else min(1.0, 0.5 / (s * math.sqrt(5)))
+        assert model.head.distill.scale == pytest.approx(s * c)
+        assert model.neck.grad_factor == pytest.approx(s * c)
+        assert runner.message_hub.scalars['train/grad_balance'] == \
+            pytest.approx(c)
+        seen.append(it)
+    assert [c[0]['it'] for c in calls] == [0, 3, 6]
+    assert all(c[1] == 2 for c in calls)
+    checkpoint = {}
+    hook.before_save_checkpoint(None, checkpoint)
+    assert checkpoint['meta']['frskd_grad_balance'] == stats
+    resumed = FRSKDHook(
+        by_ratio=True, grad_balance=dict(ratio=0.5, interval=3))
+    resumed.after_load_checkpoint(None, checkpoint)
+    assert resumed.stats == stats
+
+
+def test_grad_balance_arguments_are_checked():
+    with pytest.raises(ValueError, match='takes ratio'):
+        FRSKDHook(grad_balance=dict(interval=3))
+    with pytest.raises(ValueError, match='takes ratio'):
+        FRSKDHook(grad_balance=dict(ratio=1.0, every=3))
+    with pytest.raises(ValueError, match='ratio > 0'):
+        FRSKDHook(grad_balance=dict(ratio=0.0))
+    hook = FRSKDHook(grad_balance=dict(ratio=1.0))
+    assert hook.grad_balance == dict(ratio=1.0, interval=10, samples=16)

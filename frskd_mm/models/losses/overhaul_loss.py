@@ -77,8 +77,8 @@ class OverhaulLoss(LevelChannelsMixin, nn.Module):
         super().__init__()
         self._set_level_channels(student_channels, teacher_channels)
         # Kaiming normal (fan-out) convs and unit BNs: the authors' init.
-        self.connectors = level_connectors(student_channels,
-                                           teacher_channels, norm_cfg)
+        self.connectors = level_connectors(student_channels, teacher_channels,
+                                           norm_cfg)
         for i, c in enumerate(self.teacher_channels):
             self.register_buffer(f'margin{i}',
                                  torch.full((1, c, 1, 1), float('nan')))

@@ -43,7 +43,7 @@ def _filters(c, width):
 
 
 class _SameConv(nn.Conv2d):
-    """A conv padded for a fixed input size (TF 'same': the odd pixel after)."""
+    """A conv padded for a fixed input size (TF 'same', odd pixel after)."""
 
     def __init__(self, cin, cout, k, size, stride=1, groups=1, bias=False):
         super().__init__(cin, cout, k, stride, groups=groups, bias=bias)

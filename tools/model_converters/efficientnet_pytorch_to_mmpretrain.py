@@ -22,8 +22,8 @@ The output is an MMPretrain ``ImageClassifier`` state dict
 config at it with::
 
     model = dict(backbone=dict(init_cfg=dict(
-        type='Pretrained', checkpoint='checkpoints/efficientnet-b0_mmpretrain.pth',
-        prefix='backbone.')))
+        type='Pretrained', prefix='backbone.',
+        checkpoint='checkpoints/efficientnet-b0_mmpretrain.pth')))
 
 The arch (b0..b8) is read from the file (number of blocks, head width) or
 given with ``--arch``; every converted tensor's shape is checked against

@@ -190,7 +190,7 @@ def voc0712_options(data_root, frskd: bool):
         'train_dataloader.num_workers=0',
         'val_dataloader.num_workers=0',
         'test_dataloader.num_workers=0',
-        'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+        'val_dataloader.dataset.pipeline.2.scale=(64,64)',
     ]
     for i in (0, 1):  # VOC2007 and VOC2012 trainval
         prefix = f'train_dataloader.dataset.datasets.{i}.pipeline'

@@ -23,6 +23,8 @@ class EvalResize(BaseTransform):
     ``gt_seg_map`` (nearest, as mmcv's ``Resize`` does) and sets
     ``ori_shape`` to the resized shape, so that the segmentor's prediction
     stays at that size. Put ``LoadAnnotations`` before this transform.
+    Without a label to score (inference on image files), ``ori_shape`` is
+    kept and the prediction returns to the image's size as usual.
 
     Required keys: img, (gt_seg_map, seg_map_path).
     Modified keys: img, img_shape, scale_factor, keep_ratio, (gt_seg_map,
@@ -75,7 +77,8 @@ class EvalResize(BaseTransform):
                 'image, but none is loaded yet: put LoadAnnotations before '
                 'EvalResize in the test pipeline.')
         results = self.resize(results)
-        results['ori_shape'] = results['img_shape']
+        if results.get('gt_seg_map') is not None:
+            results['ori_shape'] = results['img_shape']
         return results
 
     def __repr__(self) -> str:

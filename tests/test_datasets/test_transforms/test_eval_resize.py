@@ -59,6 +59,11 @@ def test_resized_labels_as_the_authors(pair):
         [packed])[0]
     assert seg.pred_sem_seg.shape == packed.gt_sem_seg.shape == (512, 512)
     torch.testing.assert_close(seg.seg_logits.data, logits[0])
+    # Inference without a label: the prediction returns to the image size.
+    image_only = dict(results)
+    image_only.pop('seg_map_path')
+    out = _run(image_only, _load()[0], resize)
+    assert out['img_shape'] == (512, 512) and out['ori_shape'] == (48, 64)
 
 
 def test_original_labels_as_mmseg(pair):

@@ -26,8 +26,8 @@
 # This file is efficientdet_d0_voc0712_512x512.py (FRSKD) with the d1
 # changes of configs/baseline/efficientdet_d1_voc0712_512x512.py: the
 # B1 backbone (padded for its nominal 240x240 input, as theirs) and 88
-# channels for the decoder, the self-teacher and the teacher decoder (a test checks that it equals that baseline plus the
-# FRSKD parts).
+# channels for the decoder, the self-teacher and the teacher decoder (a
+# test checks that it equals that baseline plus the FRSKD parts).
 _base_ = ['./efficientdet_d0_voc0712_512x512.py']
 
 model = dict(

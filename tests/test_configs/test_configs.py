@@ -193,6 +193,9 @@ def test_frskd_twin_differs_only_by_frskd(name):
     assert fm['head']['num_classes'] == bm['head']['num_classes']
     assert fm['head']['in_channels'] == bm['head']['in_channels']
     assert fm['head']['loss'] == bm['head']['loss']
+    # The classifier starts as the baseline's (the authors' init).
+    assert fm['head'].get('init_cfg',
+                          'default') == bm['head'].get('init_cfg', 'default')
     assert fm['neck']['num_classes'] == bm['head']['num_classes']
     assert fm['neck']['in_channels'][-1] == bm['head']['in_channels']
     if bm['head']['type'] == 'SLAClsHead':  # the same SLA on both sides

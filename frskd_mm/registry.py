@@ -28,6 +28,7 @@ from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 from .utils.packages import package_available
@@ -93,6 +94,9 @@ HOOKS = TaskRegistry('hook', MMENGINE_HOOKS, 'HOOKS',
 #: Datasets and dataset wrappers.
 DATASETS = TaskRegistry('dataset', MMENGINE_DATASETS, 'DATASETS',
                         ['frskd_mm.datasets'])
+#: Data transforms.
+TRANSFORMS = TaskRegistry('transform', MMENGINE_TRANSFORMS, 'TRANSFORMS',
+                          ['frskd_mm.datasets.transforms'])
 #: Samplers.
 DATA_SAMPLERS = TaskRegistry('data sampler', MMENGINE_DATA_SAMPLERS,
                              'DATA_SAMPLERS', ['frskd_mm.datasets.samplers'])

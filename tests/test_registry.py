@@ -12,10 +12,12 @@ from mmpretrain.registry import DATASETS as CLS_DATASETS
 from mmpretrain.registry import HOOKS as CLS_HOOKS
 from mmpretrain.registry import METRICS as CLS_METRICS
 from mmpretrain.registry import MODELS as CLS_MODELS
+from mmpretrain.registry import TRANSFORMS as CLS_TRANSFORMS
 from mmseg.registry import DATASETS as SEG_DATASETS
 from mmseg.registry import HOOKS as SEG_HOOKS
 from mmseg.registry import METRICS as SEG_METRICS
 from mmseg.registry import MODELS as SEG_MODELS
+from mmseg.registry import TRANSFORMS as SEG_TRANSFORMS
 
 import frskd_mm  # noqa: F401
 from frskd_mm import registry
@@ -30,6 +32,7 @@ from frskd_mm.models.necks import FRSKDNeck
     (registry.HOOKS, (CLS_HOOKS, SEG_HOOKS)),
     (registry.DATASETS, (CLS_DATASETS, SEG_DATASETS)),
     (registry.METRICS, (CLS_METRICS, SEG_METRICS)),
+    (registry.TRANSFORMS, (CLS_TRANSFORMS, SEG_TRANSFORMS)),
 ])
 def test_every_module_is_in_both_task_registries(ours, theirs):
     assert ours.module_dict  # the kind has modules

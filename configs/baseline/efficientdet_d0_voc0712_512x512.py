@@ -3,8 +3,9 @@
 # 2021: 79.07 mIoU; 80.55 with FRSKD, the configs/frskd/ twin), after
 # the authors' segmentation/ code (main.py, utils/efficientdet.py, utils/
 # dataset.py; the README's command: --batch_size 16). Data and pipelines:
-# ../_base_/datasets/voc0712_512x512.py (what differs from theirs is said
-# there: evaluation at the original label size).
+# ../_base_/datasets/voc0712_512x512.py (evaluated as theirs: mIoU on the
+# labels resized to 512x512, with their FWIoU beside it; one option gives
+# MMSeg's original-size protocol, see there).
 # - Backbone: MMPretrain's EfficientNet-B0 tapped where the authors tap
 #   efficientnet_pytorch's blocks (TappedEfficientNet): P2..P5 with
 #   24/40/80/320 channels at strides 4/8/16/32; the layers after the last
@@ -14,8 +15,10 @@
 #   (TF's 0.99 decay); MMPretrain's EfficientNet defaults to eps 1e-3 with
 #   momentum 0.1, so norm_cfg sets momentum 0.01 as theirs. No stochastic
 #   depth: the authors call the blocks one by one (drop_connect_rate None),
-#   MMPretrain's drop_path_rate defaults to 0. Both pad TF-style ('same'):
-#   identical for B0 at 512x512 (see TappedEfficientNet for B1).
+#   MMPretrain's drop_path_rate defaults to 0. Padding: efficientnet_pytorch
+#   pads every conv with the TF 'same' padding of the arch's nominal input
+#   (224 for B0) whatever the input; same_padding_size=224 does the same
+#   (at 512x512 it equals MMPretrain's own padding for B0, not for B1/B2).
 # - Neck: their decoder, SegBiFPN: the FPN (P2..P5 laterals, P6/P7 by
 #   strided 3x3 convs, 64 channels for d0) and 3 BiFPN layers -> P2..P7.
 # - Head: their classifier1 on P2 (SegBiFPNHead: 3x3 conv to 256 - BN (eps
@@ -35,16 +38,24 @@
 #   keep k x batch_size = 16 (--cfg-options train_dataloader.batch_size=
 #   16/k) and add sync_bn='torch' (MMEngine turns every BN into SyncBN), so
 #   BN still normalises over 16 images.
-# - Weights: none are downloaded; the backbone starts from MMPretrain's
-#   random initialisation. The authors start from ImageNet weights
-#   (EfficientNet.from_pretrained): to do the same, download an MMPretrain
-#   EfficientNet-B0 ImageNet-1k checkpoint yourself (MMPretrain's
-#   EfficientNet model zoo) and add, in a config inheriting this one,
+# - Weights: none are downloaded, and without a checkpoint the backbone
+#   starts from random weights (TappedEfficientNet then warns once). The
+#   authors start from efficientnet_pytorch's ImageNet weights
+#   (EfficientNet.from_pretrained('efficientnet-b0')), which the paper's
+#   numbers need. Fetch efficientnet-b0-355c32eb.pth yourself, convert it:
+#     python tools/model_converters/efficientnet_pytorch_to_mmpretrain.py \
+#         efficientnet-b0-355c32eb.pth checkpoints/efficientnet-b0_mm.pth
+#   and point init_cfg at it, in a config inheriting this one:
 #     model = dict(backbone=dict(init_cfg=dict(
-#         type='Pretrained', checkpoint='/path/to/efficientnet-b0.pth',
+#         type='Pretrained', checkpoint='checkpoints/efficientnet-b0_mm.pth',
 #         prefix='backbone.')))
-#   (TappedEfficientNet keeps MMPretrain's parameter names; the keys of the
-#   layers it does not build are reported as unexpected and skipped).
+#   (the converted file's 1x1 head conv and classifier, which the taps do
+#   not use, are reported as unexpected keys and skipped). See
+#   docs/reproducing_the_paper.md.
+# - Model selection: the last epoch's checkpoint is the result (the test
+#   split is the validation split here, so no best checkpoint is kept);
+#   --cfg-options default_hooks.checkpoint.save_best=mIoU keeps the best
+#   one on the test split, which is then best-on-test, not held out.
 _base_ = [
     '../_base_/datasets/voc0712_512x512.py',
     'mmseg::_base_/default_runtime.py',
@@ -74,6 +85,7 @@ model = dict(
         arch='b0',
         out_blocks=((2, 0), (3, 0), (4, 0), (5, -1)),
         stem_act=False,
+        same_padding_size=224,
         norm_cfg=dict(type='BN', eps=1e-3, momentum=0.01)),
     neck=dict(
         type='SegBiFPN',
@@ -113,11 +125,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=True),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(
-        type='CheckpointHook',
-        by_epoch=True,
-        interval=1,
-        max_keep_ckpts=3,
-        save_best='mIoU'),
+        type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 log_processor = dict(by_epoch=True)

@@ -68,7 +68,10 @@ model = dict(
 
 train_dataloader = dict(batch_size=4)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-default_hooks = dict(checkpoint=dict(max_keep_ckpts=3, save_best='mIoU'))
+# The last checkpoint is the result: the validation split is the one the
+# numbers are reported on, so no best checkpoint is picked on it (add
+# save_best='mIoU' to keep one; it is then best-on-validation).
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))
 
 # EfficientNet's last 1x1 conv (backbone.layers.6, 1280 channels) is built
 # but not among out_indices, so it gets no gradient: DDP must allow that.

@@ -29,4 +29,7 @@ model = dict(
     decode_head=dict(num_classes=21))
 
 auto_scale_lr = dict(enable=False, base_batch_size=16)
-default_hooks = dict(checkpoint=dict(max_keep_ckpts=3, save_best='mIoU'))
+# The last checkpoint is the result: the validation split is the one the
+# numbers are reported on, so no best checkpoint is picked on it (add
+# save_best='mIoU' to keep one; it is then best-on-validation).
+default_hooks = dict(checkpoint=dict(max_keep_ckpts=3))

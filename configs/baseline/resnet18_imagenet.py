@@ -15,14 +15,20 @@ _base_ = [
 # inherits this config (see configs/_base_/frskd_runtime.py).
 custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
-# MMPretrain's ResNets zero-initialise the last BN of every residual block
-# by default; the FRSKD authors' ResNets (their
-# classification/models/resnet.py) do not.
-model = dict(backbone=dict(zero_init_residual=False))
+# Initialisation as the authors' (their classification/models/resnet.py):
+# Kaiming normal (fan-out) convs and unit BNs are MMPretrain's too;
+# MMPretrain's zero-initialised last BN of each residual block is off
+# (zero_init_residual=False), and the classifier keeps nn.Linear's PyTorch
+# default init (weight and bias uniform in +-1/sqrt(fan_in)): head
+# init_cfg=None instead of MMPretrain's N(0, 0.01).
+model = dict(backbone=dict(zero_init_residual=False), head=dict(init_cfg=None))
 
 param_scheduler = dict(milestones=[30, 60])
 train_cfg = dict(max_epochs=90)
 
+# The last epoch's checkpoint is the result (the validation split is the
+# one the accuracy is reported on): no best checkpoint is picked on it. To
+# keep one, add --cfg-options default_hooks.checkpoint.save_best=auto; its
+# accuracy is then best-on-validation, not a held-out estimate.
 default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(max_keep_ckpts=3, save_best='auto'))
+    logger=dict(interval=50), checkpoint=dict(max_keep_ckpts=3))

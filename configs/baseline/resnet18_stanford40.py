@@ -13,12 +13,15 @@ custom_imports = dict(imports=['frskd_mm'], allow_failed_imports=False)
 
 data_root = 'data/Stanford40'
 
-# MMPretrain's ResNets zero-initialise the last BN of every residual block
-# by default; the FRSKD authors' ResNets (their
-# classification/models/resnet.py) do not.
+# Initialisation as the authors' (their classification/models/resnet.py):
+# Kaiming normal (fan-out) convs and unit BNs are MMPretrain's too;
+# MMPretrain's zero-initialised last BN of each residual block is off
+# (zero_init_residual=False), and the classifier keeps nn.Linear's PyTorch
+# default init (weight and bias uniform in +-1/sqrt(fan_in)): head
+# init_cfg=None instead of MMPretrain's N(0, 0.01).
 model = dict(
     backbone=dict(zero_init_residual=False),
-    head=dict(num_classes=40, topk=(1, )))
+    head=dict(num_classes=40, topk=(1, ), init_cfg=None))
 data_preprocessor = dict(num_classes=40)
 
 train_dataloader = dict(dataset=dict(data_root=data_root))
@@ -28,6 +31,9 @@ test_dataloader = val_dataloader
 # lr 0.1 is the authors' value for batch 32.
 auto_scale_lr = dict(base_batch_size=32)
 
+# The last epoch's checkpoint is the result (the validation split is the
+# test split here): no best checkpoint is picked on it. To keep one, add
+# --cfg-options default_hooks.checkpoint.save_best=auto; its accuracy is
+# then best-on-test, not a held-out estimate.
 default_hooks = dict(
-    logger=dict(interval=50),
-    checkpoint=dict(max_keep_ckpts=3, save_best='auto'))
+    logger=dict(interval=50), checkpoint=dict(max_keep_ckpts=3))

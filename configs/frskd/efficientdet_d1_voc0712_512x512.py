@@ -25,13 +25,13 @@
 # backbone, SegBiFPN, SegBiFPNHead).
 # This file is efficientdet_d0_voc0712_512x512.py (FRSKD) with the d1
 # changes of configs/baseline/efficientdet_d1_voc0712_512x512.py: the
-# B1 backbone and 88 channels for the decoder, the self-teacher and the
-# teacher decoder (a test checks that it equals that baseline plus the
-# FRSKD parts).
+# B1 backbone (padded for its nominal 240x240 input, as theirs) and 88
+# channels for the decoder, the self-teacher and the teacher decoder (a
+# test checks that it equals that baseline plus the FRSKD parts).
 _base_ = ['./efficientdet_d0_voc0712_512x512.py']
 
 model = dict(
-    backbone=dict(arch='b1'),
+    backbone=dict(arch='b1', same_padding_size=240),
     neck=dict(in_channels=[88] * 6, neck=dict(out_channels=88)),
     decode_head=dict(
         student=dict(in_channels=88), teacher=dict(in_channels=88)))

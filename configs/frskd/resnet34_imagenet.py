@@ -20,6 +20,7 @@ model = dict(
     head=dict(
         _delete_=True,
         type='FRSKDClsHead',
+        init_cfg=None,  # the baseline's classifier init
         num_classes=1000,
         in_channels=512,
         alpha=1.0,

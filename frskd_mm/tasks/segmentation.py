@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
+from ..utils.dataset_checks import loader_pipeline
 from .base import TaskAdapter, visualization_hook
 
 
@@ -107,6 +108,7 @@ class SegmentationTask(TaskAdapter):
         predicted masks; ``--tta`` needs ``tta_model`` and
         ``tta_pipeline``."""
         if args.show or args.show_dir is not None:
+            _check_drawable(cfg)
             hook = visualization_hook(cfg, "dict(type='SegVisualizationHook')")
             hook.draw = True
             hook.interval = args.interval
@@ -130,3 +132,21 @@ class SegmentationTask(TaskAdapter):
         if args.out is not None and args.out_item in ('pred', None):
             cfg.test_evaluator['output_dir'] = args.out
             cfg.test_evaluator['keep_results'] = True
+
+
+def _check_drawable(cfg: Config) -> None:
+    """``--show``/``--show-dir`` draw each prediction on its original image:
+    refuse a test pipeline that keeps the predictions at the resized size
+    (``EvalResize(label_size='resized')``), naming the option to change."""
+    for i, transform in enumerate(loader_pipeline(cfg, 'test')):
+        if isinstance(transform, dict) and str(transform.get(
+                'type', '')).endswith('EvalResize') and transform.get(
+                    'label_size') == 'resized':
+            raise ValueError(
+                '--show/--show-dir draw the predictions on the original '
+                f'images, but test_dataloader.dataset.pipeline.{i} is '
+                "EvalResize(label_size='resized'), which scores them at the "
+                "resized size (the FRSKD authors' protocol). Add "
+                f'--cfg-options test_dataloader.dataset.pipeline.{i}.'
+                'label_size=original (MMSeg\'s protocol: the original '
+                'labels).')

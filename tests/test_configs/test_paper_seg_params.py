@@ -4,7 +4,7 @@ parameter for parameter.
 The expected counts are written from the module definitions of the authors'
 segmentation code (MingiJi/FRSKD, ``segmentation/utils/efficientdet.py``
 and ``segmentation/utils/BiFPN.py``), with C the decoder width (64 for
-EfficientDet-d0, 88 for d1) and 21 VOC classes:
+EfficientDet-d0, 88 for d1, 112 for d2) and 21 VOC classes:
 
 - ``BiFPNSeg`` node (``conv*up``/``conv*dw``): depthwise 1x1
   ``Conv2d(C, C, groups=C)`` with bias (C + C) and ``BatchNorm2d(C)``
@@ -30,8 +30,13 @@ from mmengine.registry import init_default_scope
 from frskd_mm.apis import init_model
 
 #: Decoder width C and the tapped backbone channels C2..C5 (efficientnet
-#: blocks 1/3/5/15 of B0, 2/5/8/22 of B1: 24/40/80/320 for both).
-ARCHS = {'d0': (64, (24, 40, 80, 320)), 'd1': (88, (24, 40, 80, 320))}
+#: blocks 1/3/5/15 of B0, 2/5/8/22 of B1 and B2: 24/40/80/320 for B0 and
+#: B1, 24/48/88/352 for B2; their outc_candi: 64, 88, 112).
+ARCHS = {
+    'd0': (64, (24, 40, 80, 320)),
+    'd1': (88, (24, 40, 80, 320)),
+    'd2': (112, (24, 48, 88, 352))
+}
 
 
 def node(c):
@@ -67,6 +72,9 @@ def test_counts_of_the_authors_modules():
     assert authors_self_teacher(64) == 2816 + 1536 + 196629 == 200981
     assert authors_student_decoder(64, ARCHS['d0'][1]) == \
         252032 + 8448 + 196629
+    # d2 (C = 112): BiFPN2 is 17 nodes of 4 x 112, classifier2 is
+    # 9 x 112 x 256 + 256 + 512 + 9 x 256 x 21 + 21.
+    assert authors_self_teacher(112) == 7616 + 307221 == 314837
 
 
 @pytest.mark.parametrize('arch', sorted(ARCHS))

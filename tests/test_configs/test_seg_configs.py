@@ -9,10 +9,11 @@ models get their stop-gradient from ``FRSKDHook().before_train`` as the
 Runner does. Each FRSKD config must be its baseline plus the FRSKD neck
 (wrapping the baseline's neck, if it has one), decode head and hook.
 
-The paper's VOC setting (``efficientdet_d{0,1}_voc0712_512x512``, PAPER)
-is checked against the authors' segmentation code (MingiJi/FRSKD,
-segmentation/: data, augmentation, model, losses, schedule, accumulation,
-clipping and the per-epoch distillation factor); our extensions (EXPECTED:
+The paper's VOC setting (``efficientdet_d{0,1}_voc0712_512x512``, and
+the authors' d2, PAPER) is checked against the authors' segmentation code
+(MingiJi/FRSKD, segmentation/: data, augmentation, evaluation, model,
+losses, schedule, accumulation, clipping and the per-epoch distillation
+factor); our extensions (EXPECTED:
 DeepLabV3+, EfficientNet + UPerHead, Semantic FPN, the demo) keep the
 paper's loss weights on MMSeg's iteration schedules.
 """
@@ -101,11 +102,16 @@ EXPECTED = {
     'frskd/fpn_r50_voc12aug_512x512': (21, (512, 512), 'ResNetV1c', 50),
     'demo/frskd_seg_digits': (11, None, 'mmpretrain.ResNet_CIFAR', 18),
 }
-# The paper's VOC setting per FRSKD config: (EfficientNet arch, BiFPN
-# width) of EfficientDet-d0 and -d1 (the authors' efficientdet.py).
+# The authors' VOC setting per FRSKD config: (EfficientNet arch, BiFPN
+# width, tapped channels, efficientnet_pytorch's nominal input size) of
+# EfficientDet-d0, -d1 (the paper's) and -d2 (their efficientdet.py).
 PAPER = {
-    'frskd/efficientdet_d0_voc0712_512x512': ('b0', 64),
-    'frskd/efficientdet_d1_voc0712_512x512': ('b1', 88),
+    'frskd/efficientdet_d0_voc0712_512x512': ('b0', 64, [24, 40, 80,
+                                                         320], 224),
+    'frskd/efficientdet_d1_voc0712_512x512': ('b1', 88, [24, 40, 80,
+                                                         320], 240),
+    'frskd/efficientdet_d2_voc0712_512x512': ('b2', 112, [24, 48, 88,
+                                                          352], 260),
 }
 
 
@@ -350,7 +356,7 @@ def test_paper_voc_config_is_the_authors_setting(pair):
     efficientdet.py, as far as a config says it."""
     path, frskd_path = pair
     cfg = load(path)
-    arch, width = PAPER[config_id(frskd_path)]
+    arch, width, stages, nominal = PAPER[config_id(frskd_path)]
     frskd = path == frskd_path
 
     # Data: VOC2007 + VOC2012 segmentation trainval, tested on VOC2007 test.
@@ -370,7 +376,16 @@ def test_paper_voc_config_is_the_authors_setting(pair):
             img_path=f'VOC{year}/JPEGImages',
             seg_map_path=f'VOC{year}/SegmentationClass')
         assert ds.ann_file == f'VOC{year}/ImageSets/Segmentation/{split}.txt'
-    assert cfg.val_evaluator == dict(type='IoUMetric', iou_metrics=['mIoU'])
+    # mIoU, with the authors' FWIoU beside it; scored on the labels resized
+    # to 512x512 (their FixedResize), as the paper's numbers.
+    assert cfg.val_evaluator == dict(type='FWIoUMetric', iou_metrics=['mIoU'])
+    assert cfg.test_evaluator == cfg.val_evaluator
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        assert loader.dataset.pipeline[2] == dict(
+            type='EvalResize',
+            scale=(512, 512),
+            label_size='resized',
+            backend='pillow')
     # ImageNet mean/std in RGB; padding labelled background (their fill 0).
     pre = cfg.model.data_preprocessor
     assert pre.mean == pytest.approx([255 * m for m in (0.485, 0.456, 0.406)])
@@ -385,12 +400,11 @@ def test_paper_voc_config_is_the_authors_setting(pair):
     assert backbone.type == 'TappedEfficientNet' and backbone.arch == arch
     assert backbone.out_blocks == ((2, 0), (3, 0), (4, 0), (5, -1))
     assert backbone.stem_act is False  # their layer0: conv -> BN
+    # efficientnet_pytorch pads for the arch's nominal input.
+    assert backbone.same_padding_size == nominal
     neck = cfg.model.neck.neck if frskd else cfg.model.neck
     assert neck == dict(
-        type='SegBiFPN',
-        in_channels=[24, 40, 80, 320],
-        out_channels=width,
-        num_layers=3)
+        type='SegBiFPN', in_channels=stages, out_channels=width, num_layers=3)
     student = cfg.model.decode_head.student if frskd else \
         cfg.model.decode_head
     assert student.type == 'SegBiFPNHead'
@@ -417,6 +431,8 @@ def test_paper_voc_config_is_the_authors_setting(pair):
         dict(type='MultiStepLR', by_epoch=True, milestones=[40], gamma=0.1)
     ]
     assert cfg.default_hooks.checkpoint.by_epoch is True
+    # The last epoch is the result: no model picked on the test split.
+    assert 'save_best' not in cfg.default_hooks.checkpoint
     assert cfg.log_processor.by_epoch is True
 
     # Idle parameters only in the baseline (the last BiFPN layer's bottom-up
@@ -520,9 +536,10 @@ def test_paper_voc_model_is_the_authors(path):
     """The built FRSKD model: the authors' BN settings, conv biases, six
     levels of one width refined, both CEs over the valid pixels."""
     cfg = load(path)
-    _, width = PAPER[config_id(path)]
+    _, width, stages, _ = PAPER[config_id(path)]
     model = build_model(cfg)
     neck, head = model.neck, model.decode_head
+    assert list(model.backbone.tap_channels) == stages
     # efficientnet_pytorch's BN (eps 1e-3, PyTorch momentum 0.01) in the
     # backbone; their FPN and classifiers eps 1e-4, momentum 0.997; their
     # BiFPN layers PyTorch's defaults.
@@ -556,7 +573,8 @@ def test_paper_voc_model_is_the_authors(path):
 def test_voc0712_pipelines_are_the_authors(voc0712_root):
     """The real 512x512 pipelines on 48x64 images: short side drawn from
     the integers 256..1024, 512x512 crops padded with image 0 and label 0,
-    flips; validation resized to 512x512, labels at the original size."""
+    flips; validation resized to 512x512 with its label (the authors'
+    scoring), or with the original label by the documented option."""
     cfg = load(
         osp.join(CONFIG_DIR, 'baseline', 'efficientdet_d0_voc0712_512x512.py'))
     # Their order: flip, short side to randint(256, 1024), crop 512, pad
@@ -613,7 +631,18 @@ def test_voc0712_pipelines_are_the_authors(voc0712_root):
     assert min(shorts) < 512 < max(shorts)
     item = val[0]
     assert item['inputs'].shape == (3, 512, 512)
+    assert item['data_samples'].gt_sem_seg.data.shape == (1, 512, 512)
+    assert item['data_samples'].ori_shape == (512, 512)
+    # MMSeg's protocol: --cfg-options ...pipeline.2.label_size=original.
+    cfg.merge_from_dict({
+        'val_dataloader.dataset.pipeline.2.label_size': 'original',
+        'val_dataloader.dataset.data_root': voc0712_root
+    })
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        item = DATASETS.build(copy.deepcopy(cfg.val_dataloader.dataset))[0]
+    assert item['inputs'].shape == (3, 512, 512)
     assert item['data_samples'].gt_sem_seg.data.shape == (1, 48, 64)
+    assert item['data_samples'].ori_shape == (48, 64)
 
 
 def _walk(node):

@@ -156,6 +156,13 @@ def test_configure_test_segmentation():
     assert cfg.test_evaluator.output_dir == 'masks'
     with pytest.raises(ValueError, match='tta_model'):
         seg.configure_test(cfg, _args(tta=True))
+    # Predictions kept at the resized size cannot be drawn on the images.
+    cfg.test_dataloader.dataset.pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='EvalResize', scale=(8, 8), label_size='resized')
+    ]
+    with pytest.raises(ValueError, match=r'pipeline\.1\.label_size=original'):
+        seg.configure_test(cfg, _args(show=True))
 
 
 def test_configure_test_classification():

@@ -190,7 +190,7 @@ def voc0712_options(data_root, frskd: bool):
         'train_dataloader.num_workers=0',
         'val_dataloader.num_workers=0',
         'test_dataloader.num_workers=0',
-        'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+        'val_dataloader.dataset.pipeline.2.scale=(64,64)',
     ]
     for i in (0, 1):  # VOC2007 and VOC2012 trainval
         prefix = f'train_dataloader.dataset.datasets.{i}.pipeline'
@@ -258,6 +258,7 @@ def test_voc0712_config_trains_and_validates(voc0712_runs, key):
             assert not any(k in r for k in FRSKD_KEYS[1:]), r
     metrics = [r for r in records if 'mIoU' in r]
     assert len(metrics) == 1 and 0 <= metrics[0]['mIoU'] <= 100
+    assert 0 <= metrics[0]['fwIoU'] <= 100  # the authors' FWIoU beside it
     ckpt = torch.load(
         work_dir / 'epoch_1.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['epoch'] == 1 and ckpt['meta']['iter'] == 2

@@ -53,16 +53,21 @@
 # are palette PNGs read as indices by MMSeg's LoadAnnotations (PIL).
 #
 # Validation/test: the image is resized to 512x512 ignoring its aspect
-# ratio (PIL bilinear), as theirs (FixedResize(512)). What differs: the
-# authors also resize the label to 512x512 (nearest) and compute mIoU on
-# those resized labels, whereas MMSeg's segmentors resize the logits back
-# to the original image size (bilinear) and IoUMetric compares them with
-# the original labels (MMSeg has no way to evaluate at the resized size:
-# predictions always return to ori_shape). Both accumulate one confusion
-# matrix over the whole test set, skip label 255 and average the per-class
-# IoU over classes present (nan-mean), so the values are close but not
-# identical. Their validation batch is 16, ours 1: no effect on the
-# results (BN in eval mode).
+# ratio (PIL bilinear), as theirs (FixedResize(512)), and, as theirs, the
+# label too (nearest): EvalResize(label_size='resized') keeps the
+# prediction at 512x512 (the logits upsampled bilinearly to the input
+# size, align_corners=False, as their F.upsample) and IoUMetric scores it
+# against the resized label. That is the protocol of the paper's VOC
+# numbers. MMSeg's usual protocol, the prediction resized back to the
+# original image and scored on the original label, is one option away:
+#   --cfg-options test_dataloader.dataset.pipeline.2.label_size=original
+# (and val_dataloader.dataset.pipeline.2.label_size=original for the
+# per-epoch validation). Both accumulate one confusion matrix over the
+# whole test set, skip label 255 and average the per-class IoU over the
+# classes present (nan-mean); the values are close but not identical.
+# FWIoUMetric logs the frequency-weighted IoU of their evaluator beside
+# mIoU. Their validation batch is 16, ours 1: no effect on the results (BN
+# in eval mode).
 dataset_type = 'PascalVOCDataset'
 data_root = 'data/VOCdevkit'
 crop_size = (512, 512)
@@ -89,9 +94,14 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', imdecode_backend='pillow'),
-    dict(type='Resize', scale=crop_size, keep_ratio=False, backend='pillow'),
-    # After Resize: the label keeps its original size (see above).
     dict(type='LoadAnnotations'),
+    # label_size='resized': the authors' scoring at 512x512 (see above);
+    # 'original': MMSeg's, on the original labels.
+    dict(
+        type='EvalResize',
+        scale=crop_size,
+        label_size='resized',
+        backend='pillow'),
     dict(type='PackSegInputs')
 ]
 
@@ -130,7 +140,8 @@ val_dataloader = dict(
     dataset=voc_split('2007', 'test', test_pipeline))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+# MMSeg's IoUMetric (aAcc, mIoU) plus the authors' frequency-weighted IoU.
+val_evaluator = dict(type='FWIoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 # The function is only a helper of this file: not a config key.

@@ -4,15 +4,11 @@ from typing import Dict, Sequence
 
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
-from ..utils import TORCH_INIT_CONV, LegacyKeysMixin, conv_module_key_map
-from .level_channels import LevelChannelsMixin
-
-#: BatchNorm, the regressors' default normalisation.
-BN = dict(type='BN')
+from ..utils import LegacyKeysMixin, conv_module_key_map
+from .level_channels import BN, RELU, LevelChannelsMixin, level_connectors
 
 
 @MODELS.register_module()
@@ -20,10 +16,13 @@ class FitNetLoss(LevelChannelsMixin, LegacyKeysMixin, nn.Module):
     """MSE between regressed student features and refined features.
 
     Each level has a regressor ``1x1 conv (no bias) -> norm -> ReLU`` (an
-    mmcv ``ConvModule``) from the student's ``c_i`` channels to the
-    teacher's ``d_i`` channels, as in the authors' FRSKD code. The
-    regressors are trained with the student and are not part of the
-    deployed model.
+    mmcv ``ConvModule``, :func:`level_connectors`) from the student's
+    ``c_i`` channels to the teacher's ``d_i`` channels, built and
+    initialised as in the authors' FRSKD code
+    (``classification/distill_loss/FitNet.py``): the conv from
+    ``N(0, 2 / d_i)`` (Kaiming normal, fan-out), the norm at weight 1 and
+    bias 0. The regressors are trained with the student and are not part
+    of the deployed model.
 
     Args:
         student_channels (Sequence[int]): c_1..c_n.
@@ -38,15 +37,8 @@ class FitNetLoss(LevelChannelsMixin, LegacyKeysMixin, nn.Module):
                  norm_cfg: dict = BN) -> None:
         super().__init__()
         self._set_level_channels(student_channels, teacher_channels)
-        self.regressors = nn.ModuleList(
-            ConvModule(
-                c_s,
-                c_t,
-                1,
-                bias=False,
-                conv_cfg=TORCH_INIT_CONV,
-                norm_cfg=norm_cfg)
-            for c_s, c_t in zip(student_channels, teacher_channels))
+        self.regressors = level_connectors(
+            student_channels, teacher_channels, norm_cfg, act_cfg=RELU)
 
     def _legacy_key_map(self) -> Dict[str, str]:
         """Version 1: regressor i was ``nn.Sequential(conv, BN, ReLU)``."""

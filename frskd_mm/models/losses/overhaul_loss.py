@@ -6,14 +6,10 @@ from typing import List, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from torch import Tensor
 
 from frskd_mm.registry import MODELS
-from .level_channels import LevelChannelsMixin
-
-#: BatchNorm, the connectors' normalisation.
-BN = dict(type='BN')
+from .level_channels import BN, LevelChannelsMixin, level_connectors
 
 
 def bn_margin(norm: nn.Module) -> Tensor:
@@ -80,12 +76,9 @@ class OverhaulLoss(LevelChannelsMixin, nn.Module):
                  norm_cfg: dict = BN) -> None:
         super().__init__()
         self._set_level_channels(student_channels, teacher_channels)
-        # MMCV's default init of the conv (Kaiming normal, fan-out) and BN
-        # (1, 0) is the authors' connector init.
-        self.connectors = nn.ModuleList(
-            ConvModule(
-                c_s, c_t, 1, bias=False, norm_cfg=norm_cfg, act_cfg=None)
-            for c_s, c_t in zip(student_channels, teacher_channels))
+        # Kaiming normal (fan-out) convs and unit BNs: the authors' init.
+        self.connectors = level_connectors(student_channels, teacher_channels,
+                                           norm_cfg)
         for i, c in enumerate(self.teacher_channels):
             self.register_buffer(f'margin{i}',
                                  torch.full((1, c, 1, 1), float('nan')))

@@ -7,13 +7,14 @@ class TorchInitConv2d(nn.Conv2d):
     ``ConvModule``.
 
     ``ConvModule`` re-initialises a plain ``nn.Conv2d`` with Kaiming normal
-    (fan-out) unless the conv has its own ``init_weights``. The self-teacher,
-    its segmentation decoder and the FitNet regressors have always been
-    initialised like the authors' code, with PyTorch's default (Kaiming
-    uniform, ``a=sqrt(5)``), and from the same random stream; this conv keeps
-    that, so building with ``ConvModule`` gives bit-identical initial weights
-    for a given seed and training behaves as before. The weights, their names
-    and the forward pass are those of ``nn.Conv2d``.
+    (fan-out) unless the conv has its own ``init_weights``. The self-teacher
+    and its segmentation decoder are initialised like the authors' code, with
+    PyTorch's default (Kaiming uniform, ``a=sqrt(5)``), and from the same
+    random stream; this conv keeps that, so building with ``ConvModule`` gives
+    bit-identical initial weights for a given seed. (The FitNet regressors
+    and OD connectors keep ``ConvModule``'s Kaiming normal: the authors'
+    rule for those.) The weights, their names and the forward pass are those
+    of ``nn.Conv2d``.
     """
 
     def init_weights(self) -> None:

@@ -6,25 +6,42 @@ import torch
 from mmpretrain.models import EfficientNet
 
 import frskd_mm  # noqa: F401
-from frskd_mm.models.backbones import TappedEfficientNet
+from frskd_mm.models.backbones import TappedEfficientNet, tapped_efficientnet
+from frskd_mm.models.utils import StaticSamePadConv2d, same_padding
 
 #: efficientnet_pytorch's B0 stages (kernel, stride, out channels, expand
-#: ratio, repeats); B1 repeats each stage ceil(1.1 r) times.
+#: ratio, repeats); B1 and B2 repeat each stage ceil(d r) times (depth d
+#: 1.1, 1.2) and B2 widens the channels by 1.1 (rounded to multiples of 8,
+#: never by more than 10 % down).
 STAGES = [(3, 1, 16, 1, 1), (3, 2, 24, 6, 2), (5, 2, 40, 6, 2),
           (3, 2, 80, 6, 3), (5, 1, 112, 6, 3), (5, 2, 192, 6, 4),
           (3, 1, 320, 6, 1)]
-DEPTH = {'b0': 1.0, 'b1': 1.1}
+DEPTH = {'b0': 1.0, 'b1': 1.1, 'b2': 1.2}
+WIDTH = {'b0': 1.0, 'b1': 1.0, 'b2': 1.1}
 #: The last block of the authors' layer1, layer2, layer3 and layer5 in
-#: efficientdet.py (their p2, p3, p4, p5), as indices of model._blocks.
-AUTHORS_TAPS = {'b0': [1, 3, 5, 15], 'b1': [2, 5, 8, 22]}
+#: efficientdet.py (their p2, p3, p4, p5), as indices of model._blocks
+#: (their B2 takes the else branch of B1).
+AUTHORS_TAPS = {'b0': [1, 3, 5, 15], 'b1': [2, 5, 8, 22], 'b2': [2, 5, 8, 22]}
+TAP_CHANNELS = {
+    'b0': (24, 40, 80, 320),
+    'b1': (24, 40, 80, 320),
+    'b2': (24, 48, 88, 352)
+}
+
+
+def _round_filters(c, width):
+    c *= width
+    new = max(8, int(c + 4) // 8 * 8)
+    return int(new + 8 if new < 0.9 * c else new)
 
 
 def _their_blocks(arch):
     """(kernel, stride, in, out, expand, SE squeezed channels) of each block of
     efficientnet_pytorch's block list (its repeats keep stride 1 and take
     in = out; SE squeezes to max(1, int(in * 0.25)))."""
-    blocks, c_in = [], 32
+    blocks, c_in = [], _round_filters(32, WIDTH[arch])
     for k, s, c, e, r in STAGES:
+        c = _round_filters(c, WIDTH[arch])
         for i in range(int(math.ceil(DEPTH[arch] * r))):
             blocks.append(
                 (k, s if i == 0 else 1, c_in, c, e, max(1, int(c_in * 0.25))))
@@ -48,15 +65,15 @@ def _my_blocks(model):
     return out
 
 
-@pytest.mark.parametrize('arch', ['b0', 'b1'])
+@pytest.mark.parametrize('arch', ['b0', 'b1', 'b2'])
 def test_blocks_and_taps_are_the_authors(arch):
     model = TappedEfficientNet(arch)
     mine = _my_blocks(model)
     theirs = _their_blocks(arch)
-    assert len(mine) == len(theirs) == {'b0': 16, 'b1': 23}[arch]
+    assert len(mine) == len(theirs) == {'b0': 16, 'b1': 23, 'b2': 23}[arch]
     assert [spec for _, spec in mine] == theirs
     assert [mine[k][0] for k in AUTHORS_TAPS[arch]] == model.out_blocks
-    assert model.tap_channels == (24, 40, 80, 320)
+    assert model.tap_channels == TAP_CHANNELS[arch]
 
 
 @pytest.mark.parametrize('arch', ['b0', 'b1'])
@@ -174,3 +191,66 @@ def test_stem_without_activation_as_the_authors():
         torch.testing.assert_close(
             with_act.layers[0](x), bn * torch.sigmoid(bn), rtol=0, atol=0)
         assert not torch.equal(without(x)[0], with_act(x)[0])
+
+
+def _padded_convs(model):
+    """(stride, kernel, input size at 512x512, static padding) of every conv
+    with a kernel larger than 1, in network order."""
+    size, found = 512, []
+    for m in model.modules():
+        if isinstance(m, StaticSamePadConv2d):
+            if m.kernel_size[0] > 1:
+                found.append(
+                    (m.stride[0], m.kernel_size[0], size, m.static_padding))
+            size = math.ceil(size / m.stride[0])
+    return found
+
+
+@pytest.mark.parametrize('arch,nominal,differ', [
+    ('b0', 224, []),
+    ('b1', 240, [(2, 5, 32, (2, 2, 2, 2))]),
+    ('b2', 260, [(2, 5, 128, (2, 2, 2, 2)), (2, 3, 64, (1, 1, 1, 1)),
+                 (2, 5, 32, (2, 2, 2, 2))]),
+])
+def test_static_padding_of_the_nominal_size(arch, nominal, differ):
+    """same_padding_size pads every conv for efficientnet_pytorch's nominal
+    input (its Conv2dStaticSamePadding); at 512x512 that is MMPretrain's
+    padding except in the strided convs listed (B1: one, B2: three)."""
+    model = TappedEfficientNet(arch, same_padding_size=nominal)
+    convs = _padded_convs(model)
+    assert len(convs) == len(_their_blocks(arch)) + 1  # stem + depthwise
+    other = []
+    for stride, k, size, pad in convs:
+        top, bottom = same_padding(size, k, stride)
+        if pad != (top, bottom, top, bottom):
+            other.append((stride, k, size, pad))
+    assert other == differ
+    # Weights keep their names; the padding is fixed whatever the input.
+    assert model.state_dict().keys() == TappedEfficientNet(
+        arch).state_dict().keys()
+    outs = model(torch.randn(1, 3, 65, 63))
+    assert [o.shape[1] for o in outs] == list(TAP_CHANNELS[arch])
+
+
+def test_random_weights_warn_once_naming_the_key(monkeypatch, tmp_path):
+    logged = []
+    monkeypatch.setattr(tapped_efficientnet, 'print_log',
+                        lambda msg, **kw: logged.append((msg, kw)))
+    monkeypatch.setattr(TappedEfficientNet, '_warned_random_init', False)
+    TappedEfficientNet('b0').init_weights()
+    TappedEfficientNet('b1').init_weights()
+    (msg, kw), = logged
+    assert 'model.backbone.init_cfg' in msg and "'Pretrained'" in msg
+    assert 'efficientnet_pytorch_to_mmpretrain.py' in msg
+    assert kw['level'] == 30  # logging.WARNING
+    # A pretrained backbone does not warn.
+    monkeypatch.setattr(TappedEfficientNet, '_warned_random_init', False)
+    path = tmp_path / 'b0.pth'
+    reference = TappedEfficientNet('b0').state_dict()
+    torch.save({'backbone.' + k: v for k, v in reference.items()}, path)
+    TappedEfficientNet(
+        'b0',
+        init_cfg=[
+            dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+        ]).init_weights()
+    assert len(logged) == 1

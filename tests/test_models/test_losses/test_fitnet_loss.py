@@ -1,7 +1,9 @@
+import math
+
 import pytest
 import torch
 
-from frskd_mm.models.losses import FitNetLoss
+from frskd_mm.models.losses import FitNetLoss, OverhaulLoss
 
 
 def test_fitnet_by_hand():
@@ -33,3 +35,41 @@ def test_fitnet_trains_its_regressor_and_checks_levels():
         loss(s[:1], t[:1])
     with pytest.raises(ValueError, match='one teacher width'):
         FitNetLoss([2, 3], [4])
+
+
+def _authors_regressors(student_channels, teacher_channels, act):
+    """The authors' per-level connector (MingiJi/FRSKD, classification/
+    distill_loss/FitNet.py with the ReLU, OD.py without), restated in plain
+    torch: 1x1 conv without bias, BN, [ReLU]; the conv weight redrawn from
+    N(0, 2 / (k * k * out_channels)), the BN at 1 and 0."""
+    levels = []
+    for c_s, c_t in zip(student_channels, teacher_channels):
+        conv = torch.nn.Conv2d(c_s, c_t, 1, bias=False)
+        layers = [conv, torch.nn.BatchNorm2d(c_t)
+                  ] + ([torch.nn.ReLU()] if act else [])
+        n = conv.kernel_size[0] * conv.kernel_size[1] * conv.out_channels
+        conv.weight.data.normal_(0, math.sqrt(2.0 / n))
+        levels.append(torch.nn.Sequential(*layers))
+    return levels
+
+
+@pytest.mark.parametrize('loss_type', [FitNetLoss, OverhaulLoss])
+def test_connectors_are_initialised_as_the_authors(loss_type):
+    """Same seed, same draws: the regressors (FitNet) and connectors (OD)
+    equal the authors' modules' initial weights exactly."""
+    student, teacher = [16, 32], [32, 64]
+    torch.manual_seed(3)
+    loss = loss_type(student, teacher)
+    torch.manual_seed(3)
+    reference = _authors_regressors(student, teacher, loss_type is FitNetLoss)
+    ours = loss.regressors if loss_type is FitNetLoss else loss.connectors
+    for mine, theirs in zip(ours, reference, strict=True):
+        assert torch.equal(mine.conv.weight, theirs[0].weight)
+        assert mine.conv.bias is None
+        assert torch.equal(mine.bn.weight, theirs[1].weight)
+        assert torch.equal(mine.bn.bias, theirs[1].bias)
+        assert mine.with_activation == (loss_type is FitNetLoss)
+    # The rule itself, on a larger regressor: std sqrt(2 / d_i), normal.
+    w = FitNetLoss([64], [512]).regressors[0].conv.weight
+    assert w.std().item() == pytest.approx(math.sqrt(2 / 512), rel=0.03)
+    assert w.abs().max().item() > 3 * math.sqrt(2 / 512)  # not uniform

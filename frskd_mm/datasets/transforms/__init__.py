@@ -1,0 +1,3 @@
+from .eval_resize import EvalResize
+
+__all__ = ['EvalResize']

@@ -8,11 +8,11 @@ class TorchInitConv2d(nn.Conv2d):
 
     ``ConvModule`` re-initialises a plain ``nn.Conv2d`` with Kaiming normal
     (fan-out) unless the conv has its own ``init_weights``. The self-teacher,
-    its segmentation decoder and the FitNet regressors have always been
-    initialised like the authors' code, with PyTorch's default (Kaiming
-    uniform, ``a=sqrt(5)``), and from the same random stream; this conv keeps
-    that, so building with ``ConvModule`` gives bit-identical initial weights
-    for a given seed and training behaves as before. The weights, their names
+    its segmentation decoder and the FitNet regressors are initialised like
+    the authors' code, with PyTorch's default (Kaiming uniform,
+    ``a=sqrt(5)``); this conv keeps that, so a ``ConvModule`` built with it
+    has the initial weights of ``nn.Conv2d``, bit for bit, for a given seed
+    (the same random stream). The weights, their names
     and the forward pass are those of ``nn.Conv2d``.
     """
 

@@ -1,5 +1,6 @@
 """The package reads top-down and its files stay small: a module imports
-only from its own layer or the layers below it (README, "Package layout")."""
+only from its own layer or the layers below it (docs/contributing.md,
+"Package layout")."""
 import ast
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
 
 
 def test_no_file_above_400_lines():
-    """Small files (issue 10): none in frskd_mm/ above 400 lines."""
+    """Small files: none in frskd_mm/ above 400 lines."""
     long = {
         str(p.relative_to(PACKAGE.parent)): n
         for p in PACKAGE.rglob('*.py')

@@ -127,8 +127,8 @@ def test_hostile_checkpoints_are_refused_and_run_nothing(tmp_path):
 
 def test_the_hostile_checkpoints_do_run_code_where_getattr_is_allowed(
         tmp_path):
-    """What frskd_mm did before (getattr allowed process-wide), and what a
-    plain load does: each kind runs its code (the threat is real)."""
+    """With getattr allowed process-wide, or with a plain load, each kind
+    runs its code (the threat is real)."""
     ran = {}
     for kind in ('getattr_chain', 'allowed_global_chain', 'os_system'):
         marker = tmp_path / f'{kind}.ran'

@@ -6,7 +6,7 @@
 #
 # The target (PY_VERSION, default 3.12; manylinux x86_64) already has torch,
 # torchvision, numpy, OpenCV, SciPy, matplotlib, rich, einops, regex,
-# scikit-learn and pytest (the GPU image; see README, "GPU check"), so only
+# scikit-learn and pytest (the GPU image; see docs/gpu.md), so only
 # the OpenMMLab stack and the small packages it imports that the image
 # lacks are carried, each without its dependencies, plus the mmcv 2.1.0
 # sdist: there is no mmcv wheel for torch 2.11, and MMSegmentation needs

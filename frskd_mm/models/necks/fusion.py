@@ -163,8 +163,8 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
 class _WeightedSum(torch.autograd.Function):
     """``sum_k w_k * x_k`` with a lean backward.
 
-    Kept hand-written because it is faster (it was measured so) than the
-    plain expression, for which there is no mmcv part: autograd's own
+    Hand-written because it is faster than the plain expression (measured
+    in docs/benchmark.md), for which there is no mmcv part: autograd's own
     backward computes ``d/dw_k = sum(grad * x_k)`` by materialising
     ``grad * x_k`` and then summing it; here it is one dot product, a single
     read of both maps. The forward accumulates in place into one new tensor.

@@ -92,8 +92,9 @@ def _scale(hook_cfg: dict, iteration: int, max_iters: int) -> float:
     return loss.scale
 
 
-def _old_seg_schedule(iteration: int) -> float:
-    """configs/_base_/frskd_seg_runtime.py before ``by_ratio``:
+def _seg_schedule_40k(iteration: int) -> float:
+    """The 40k-iteration schedule of configs/_base_/frskd_seg_runtime.py
+    written in iterations:
     ``FRSKDHook(warmup=26667, ramp=13333, ramp_type='sigmoid')``."""
     if iteration < 26667:
         return 0.0
@@ -114,10 +115,10 @@ def test_seg_runtime_schedule_keeps_40k_and_follows_max_iters():
         cfg = Config.fromfile(path)
         hook, = cfg.custom_hooks
         assert hook.by_ratio and cfg.train_cfg.max_iters == 40000, path
-        # The 40k-iteration schedule it had in iterations.
+        # At 40k iterations, the same schedule written in iterations.
         for it in (0, 26666, 26667, 30000, 33333, 36000, 39999, 40000):
             assert _scale(hook, it, 40000) == pytest.approx(
-                _old_seg_schedule(it), rel=1e-3, abs=1e-4), (path, it)
+                _seg_schedule_40k(it), rel=1e-3, abs=1e-4), (path, it)
         assert _scale(hook, 26666, 40000) == 0.0
         assert _scale(hook, 40000, 40000) == 1.0
         # Another schedule length: off for 2/3, then the ramp.

@@ -6,8 +6,8 @@
 _base_ = ['../baseline/wrn16_2_cifar100.py']
 
 # The standard pre-activation block (the backbone's default), not the
-# authors' block of the CIFAR config: the README's demo numbers were
-# measured with it.
+# authors' block of the CIFAR config; the classifier's initialisation is the
+# CIFAR config's (the authors').
 model = dict(backbone=dict(block='preact'), head=dict(num_classes=10))
 
 data_root = 'data/digits'

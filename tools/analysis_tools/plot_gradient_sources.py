@@ -11,7 +11,10 @@ seeds of one arm, averaged), over training iterations:
    applies it (``grad/<term>``), on a log scale;
 3. the cosine between each self-teacher term's full-weight gradient and
    the student's own (``grad_cos/<term>-student_ce``);
-4. the validation accuracy of the student (and of the self-teacher,
+4. the norm of the backbone's convolution weights relative to its first
+   measurement (``weight_norm/backbone``; batch norm makes a convolution's
+   effective learning rate fall with the square of that norm);
+5. the validation accuracy of the student (and of the self-teacher,
    dashed, where logged), over the iterations at which it was measured.
 
 Example::
@@ -40,7 +43,7 @@ def read_run(work_dir: str) -> Dict[str, List[Tuple[float, float]]]:
     series: Dict[str, List[Tuple[float, float]]] = {}
     for r in scalars['train']:
         for key, value in r.items():
-            if key.startswith(('grad', 'loss')):
+            if key.startswith(('grad', 'loss', 'weight_norm')):
                 series.setdefault(key, []).append((r['step'], value))
     iters_per_epoch = _iterations_per_epoch(scalars['train'])
     for r in scalars['val']:
@@ -79,15 +82,18 @@ def plot(groups: Sequence[Tuple[str, List[str]]],
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(
-        4,
+        5,
         len(groups),
-        figsize=(3.6 * len(groups), 11),
+        figsize=(3.6 * len(groups), 13),
         squeeze=False,
         sharex='col',
         sharey='row')
     for col, (name, dirs) in enumerate(groups):
         runs = [read_run(d) for d in dirs]
-        ce, grad, cos, acc = axes[:, col]
+        ce, grad, cos, norm, acc = axes[:, col]
+        found = mean_series(runs, 'weight_norm/backbone')
+        if found is not None:
+            norm.plot(found[0], found[1] / found[1][0], color='k')
         for key, style in (('loss_cls', '-'), ('loss', '-'), ('loss_teacher',
                                                               '--')):
             found = mean_series(runs, key)
@@ -125,12 +131,13 @@ def plot(groups: Sequence[Tuple[str, List[str]]],
         ce.set_title(f'{name} ({len(runs)} run{"s" * (len(runs) > 1)})')
         cos.axhline(0, color='k', lw=0.6)
         acc.set_xlabel('iteration')
-        for ax in (ce, grad, cos, acc):
+        for ax in (ce, grad, cos, norm, acc):
             ax.grid(alpha=0.3)
     axes[0][0].set_ylabel('training cross-entropy')
     axes[1][0].set_ylabel('gradient norm into the backbone\n(as applied)')
     axes[2][0].set_ylabel('cosine with the student CE\'s gradient')
-    axes[3][0].set_ylabel('validation top-1 (%)')
+    axes[3][0].set_ylabel('backbone weight norm\n(relative to the start)')
+    axes[4][0].set_ylabel('validation top-1 (%)')
     for row in axes:
         handles = {}
         for ax in row:

@@ -197,8 +197,12 @@ def write_subset(image_dir: str,
             f'{name}/{f} {label}' for f in sorted(rng.sample(files, keep))
         ]
     os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    with open(out_file, 'w') as f:
+    # Whole or not at all: a run of another study on the same folder may
+    # be reading it.
+    tmp = f'{out_file}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
         f.write('\n'.join(lines) + '\n')
+    os.replace(tmp, out_file)
     return len(lines)
 
 

@@ -171,6 +171,28 @@ def balance_factor(stats: Dict[str, object], weights: Dict[str, float],
     return min(1.0, ratio * stats['student'] / math.sqrt(sq))
 
 
+def balance_config(cfg: Optional[dict]) -> Optional[dict]:
+    """``FRSKDHook.grad_balance`` with its defaults, or an error naming
+    the key."""
+    if cfg is None:
+        return None
+    cfg = dict(cfg)
+    unknown = set(cfg) - {'ratio', 'interval', 'samples'}
+    if unknown or 'ratio' not in cfg:
+        raise ValueError(
+            'FRSKDHook.grad_balance takes ratio (required), interval and '
+            f'samples, e.g. dict(ratio=1.0, interval=10, samples=16); got '
+            f'{cfg}.')
+    cfg.setdefault('interval', 10)
+    cfg.setdefault('samples', 16)
+    if not cfg['ratio'] > 0 or int(
+            cfg['interval']) < 1 or (cfg['samples'] is not None
+                                     and int(cfg['samples']) < 1):
+        raise ValueError('FRSKDHook.grad_balance needs ratio > 0, interval '
+                         f'>= 1 and samples >= 1 (or None), got {cfg}.')
+    return cfg
+
+
 def _record_var(name: str, out: Dict[str, Tensor]):
 
     def hook(module, args):

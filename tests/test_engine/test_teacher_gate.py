@@ -27,9 +27,9 @@ def test_gate_opens_once_the_teachers_average_is_ahead_by_the_margin():
     assert not gate.is_open  # ahead by nothing
     gate.update(1, dict(loss=3.0, loss_cls=2.0, loss_teacher=1.0))
     # teacher 1.5 <= 0.9 * 2 = 1.8: open from iteration 2 on.
-    assert gate.opened_at == 2 and gate.teacher == 1.5
+    assert gate.opened_at == 2 and gate.losses.teacher == 1.5
     gate.update(2, dict(loss_cls=9.0, loss_teacher=9.0))  # latched
-    assert gate.opened_at == 2 and gate.student == 2.0
+    assert gate.opened_at == 2 and gate.losses.student == 2.0
 
     early = TeacherGate(momentum=0.5, margin=0.1, min_iters=3)
     for it in range(2):
@@ -40,7 +40,7 @@ def test_gate_opens_once_the_teachers_average_is_ahead_by_the_margin():
     # Non-finite losses are skipped; the state round-trips.
     again = TeacherGate(momentum=0.5, margin=0.1, min_iters=3)
     again.update(0, dict(loss_cls=float('nan'), loss_teacher=1.0))
-    assert again.seen == 0
+    assert again.losses.seen == 0
     again.load_state_dict(early.state_dict())
     assert again.state_dict() == early.state_dict()
     assert TeacherGate().min_iters == 10
@@ -49,7 +49,7 @@ def test_gate_opens_once_the_teachers_average_is_ahead_by_the_margin():
 def test_gate_needs_both_losses_and_sane_arguments():
     with pytest.raises(KeyError, match='loss_teacher'):
         TeacherGate().update(0, dict(loss=1.0, loss_cls=1.0))
-    with pytest.raises(ValueError, match='momentum and margin'):
+    with pytest.raises(ValueError, match='momentum'):
         TeacherGate(momentum=1.0)
     with pytest.raises(ValueError, match='by_epoch'):
         FRSKDHook(by_epoch=True, ramp=2, teacher_gate=dict())
@@ -90,3 +90,44 @@ def test_hook_distils_from_the_gate_on_with_the_ramp_over_what_is_left(
     resumed = FRSKDHook(by_ratio=True, ramp=1.0, teacher_gate=dict())
     resumed.after_load_checkpoint(None, checkpoint)
     assert resumed.gate.opened_at == 21
+
+
+class _Logger:
+
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+
+@pytest.mark.parametrize('teacher,scale,warned', [(2.5, 1.0, True),
+                                                  (1.5, 1.0, False),
+                                                  (2.5, 0.0, False)])
+def test_the_warning_fires_once_when_distilling_from_a_teacher_behind(
+        build_frskd, teacher, scale, warned):
+    model = build_frskd()
+    hook = FRSKDHook(warmup=0 if scale else 1000, warn_teacher_behind=0.25)
+    hook.before_train(_Runner(model))
+    logger = _Logger()
+    for it in range(100):
+        runner = _Runner(model, iter=it)
+        runner.logger = logger
+        hook.before_train_iter(runner, batch_idx=0)
+        hook.after_train_iter(
+            runner, 0, outputs=dict(loss_cls=2.0, loss_teacher=teacher))
+        if it < 24:
+            assert hook.teacher_check is None
+    assert hook.teacher_check['iteration'] == 25
+    assert hook.teacher_check['warned'] is warned
+    assert len(logger.warnings) == int(warned)
+    if warned:
+        assert 'frskd_stable_recipe.py' in logger.warnings[0]
+        assert 'teacher_gate' in logger.warnings[0]
+    checkpoint = {}
+    hook.before_save_checkpoint(None, checkpoint)
+    resumed = FRSKDHook(warn_teacher_behind=0.25)
+    resumed.after_load_checkpoint(None, checkpoint)
+    assert resumed.teacher_check == hook.teacher_check
+    with pytest.raises(ValueError, match='warn_teacher_behind'):
+        FRSKDHook(warn_teacher_behind=1.5)

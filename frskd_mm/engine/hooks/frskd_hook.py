@@ -4,7 +4,7 @@ import math
 from typing import Dict, List, Optional, Tuple
 
 import torch
-import torch.distributed as dist
+from mmengine.dist import all_reduce, is_distributed
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
@@ -15,8 +15,9 @@ from ...models.losses.self_distill_loss import SelfDistillLoss
 from ...models.model_checks import check_frskd_model
 from ...models.necks.frskd_neck import FRSKDNeck
 from ...models.preact import enable_preact_features
-from ..gradient_sources import balance_factor, balance_stats, source_gradients
-from ..teacher_gate import TeacherGate
+from ..gradient_sources import (balance_config, balance_factor, balance_stats,
+                                source_gradients)
+from ..teacher_gate import LossAverages, TeacherGate, behind_warning
 
 RAMPS = ('linear', 'sigmoid')
 
@@ -59,6 +60,12 @@ class FRSKDHook(Hook):
     (:class:`~frskd_mm.engine.teacher_gate.TeacherGate`), and ``warmup``
     and ``ramp`` count from the iteration the gate opened (with
     ``by_ratio``, as fractions of the training left then).
+
+    With ``warn_teacher_behind`` it checks once, at that fraction of
+    training, whether distillation is on while the self-teacher's training
+    loss (moving average) is above the student's, and if so logs a warning
+    that names the recipe to use: the soft labels then pull the student
+    towards a model that has learned less than itself.
 
     A feature loss that reads pre-activation features (the OD loss) gets
     them set up here too (:func:`~frskd_mm.models.preact.
@@ -112,6 +119,10 @@ class FRSKDHook(Hook):
             fractions of training. Not in the paper: part of our stable
             recipe. Defaults to None (distillation from the first
             iteration, as the paper).
+        warn_teacher_behind (float, optional): The fraction of training
+            (in (0, 1)) at which to check whether the self-teacher is
+            behind the student while distillation is on, once, and warn.
+            Defaults to None (no check).
     """
 
     priority = 'NORMAL'
@@ -126,7 +137,8 @@ class FRSKDHook(Hook):
                  stop_on_nonfinite: bool = True,
                  ramp_teacher_grad: bool = False,
                  grad_balance: Optional[dict] = None,
-                 teacher_gate: Optional[dict] = None) -> None:
+                 teacher_gate: Optional[dict] = None,
+                 warn_teacher_behind: Optional[float] = None) -> None:
         if ramp_type not in RAMPS:
             raise ValueError(f'ramp_type must be one of {RAMPS}, got '
                              f'{ramp_type!r}.')
@@ -152,7 +164,7 @@ class FRSKDHook(Hook):
         self.by_ratio = by_ratio
         self.stop_on_nonfinite = stop_on_nonfinite
         self.ramp_teacher_grad = ramp_teacher_grad
-        self.grad_balance = _check_balance(grad_balance)
+        self.grad_balance = balance_config(grad_balance)
         self.stats: Optional[dict] = None  # the last measurement
         if teacher_gate is not None and (by_epoch or epoch_steps):
             raise ValueError(
@@ -161,6 +173,13 @@ class FRSKDHook(Hook):
                 'by_ratio=True, not by_epoch.')
         self.gate = None if teacher_gate is None else TeacherGate(
             **teacher_gate)
+        if warn_teacher_behind is not None and \
+                not 0 < warn_teacher_behind < 1:
+            raise ValueError('FRSKDHook.warn_teacher_behind is a fraction of '
+                             f'training in (0, 1), got {warn_teacher_behind}.')
+        self.warn_teacher_behind = warn_teacher_behind
+        self.losses = LossAverages() if warn_teacher_behind else None
+        self.teacher_check: Optional[dict] = None  # what the check found
         self._losses: List[SelfDistillLoss] = []
         self._necks: List[FRSKDNeck] = []
 
@@ -246,18 +265,29 @@ class FRSKDHook(Hook):
             runner.model) else runner.model
         stats = balance_stats(
             source_gradients(model, data_batch, self.grad_balance['samples']))
-        if dist.is_available() and dist.is_initialized():
+        if is_distributed():
             flat = torch.tensor(
                 [stats['student']] + sum(stats['gram'], []),
                 dtype=torch.float64)
-            if dist.get_backend() == 'nccl':
-                flat = flat.cuda()
-            dist.all_reduce(flat)
-            flat = (flat / dist.get_world_size()).tolist()
+            all_reduce(flat, op='mean')
             stats = dict(
-                student=flat[0],
-                gram=[flat[1 + 3 * i:4 + 3 * i] for i in range(3)])
+                student=float(flat[0]), gram=flat[1:].reshape(3, 3).tolist())
         return stats
+
+    def _check_teacher(self, runner) -> None:
+        """The once-per-run check of ``warn_teacher_behind``."""
+        distilling = bool(self._losses) and self._losses[0].scale > 0
+        avg = self.losses
+        behind = distilling and not avg.teacher_ahead(0.0)
+        self.teacher_check = dict(
+            iteration=runner.iter + 1,
+            student=avg.student,
+            teacher=avg.teacher,
+            distilling=distilling,
+            warned=behind)
+        if behind:
+            runner.logger.warning(
+                behind_warning(runner.iter + 1, runner.max_iters, avg))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         meta = checkpoint.setdefault('meta', {})
@@ -265,12 +295,18 @@ class FRSKDHook(Hook):
             meta['frskd_grad_balance'] = self.stats
         if self.gate is not None:
             meta['frskd_teacher_gate'] = self.gate.state_dict()
+        if self.losses is not None:
+            meta['frskd_teacher_check'] = dict(
+                losses=self.losses.state_dict(), result=self.teacher_check)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         meta = checkpoint.get('meta', {})
         self.stats = meta.get('frskd_grad_balance')
         if self.gate is not None and 'frskd_teacher_gate' in meta:
             self.gate.load_state_dict(meta['frskd_teacher_gate'])
+        if self.losses is not None and 'frskd_teacher_check' in meta:
+            self.losses.load_state_dict(meta['frskd_teacher_check']['losses'])
+            self.teacher_check = meta['frskd_teacher_check']['result']
 
     def after_train_iter(self,
                          runner,
@@ -279,6 +315,11 @@ class FRSKDHook(Hook):
                          outputs: Optional[Dict[str, Tensor]] = None) -> None:
         if self.gate is not None and outputs:
             self.gate.update(runner.iter, outputs)
+        if self.losses is not None and outputs:
+            self.losses.update(outputs)
+            if self.teacher_check is None and runner.iter + 1 >= \
+                    self.warn_teacher_behind * runner.max_iters:
+                self._check_teacher(runner)
         if not self.stop_on_nonfinite or not outputs:
             return
         bad, good = _split_finite(outputs)
@@ -298,27 +339,6 @@ class FRSKDHook(Hook):
             "optim_wrapper.type='AmpOptimWrapper' with loss_scale='dynamic' "
             'or no --amp), or alpha/beta too large for the data. To train on '
             "anyway, set stop_on_nonfinite=False in custom_hooks' FRSKDHook.")
-
-
-def _check_balance(cfg: Optional[dict]) -> Optional[dict]:
-    """``grad_balance`` with its defaults, or an error naming the key."""
-    if cfg is None:
-        return None
-    cfg = dict(cfg)
-    unknown = set(cfg) - {'ratio', 'interval', 'samples'}
-    if unknown or 'ratio' not in cfg:
-        raise ValueError(
-            'FRSKDHook.grad_balance takes ratio (required), interval and '
-            f'samples, e.g. dict(ratio=1.0, interval=10, samples=16); got '
-            f'{cfg}.')
-    cfg.setdefault('interval', 10)
-    cfg.setdefault('samples', 16)
-    if not cfg['ratio'] > 0 or int(
-            cfg['interval']) < 1 or (cfg['samples'] is not None
-                                     and int(cfg['samples']) < 1):
-        raise ValueError('FRSKDHook.grad_balance needs ratio > 0, interval '
-                         f'>= 1 and samples >= 1 (or None), got {cfg}.')
-    return cfg
 
 
 def _split_finite(

@@ -84,7 +84,7 @@ def _frskd_modules(model: dict) -> list:
         if isinstance(node, dict):
             t = node.get('type')
             upstream = isinstance(t, str) and t.startswith(
-                ('mmseg.', 'mmpretrain.'))
+                ('mmseg.', 'mmpretrain.', 'mmdet.'))
             if isinstance(t, str) and not upstream:
                 cls = MODELS.module_dict.get(t.split('.')[-1])
                 if cls is not None:

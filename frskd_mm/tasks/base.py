@@ -1,10 +1,10 @@
 """What frskd_mm needs to know about an OpenMMLab task, in one place.
 
-Each task (classification on MMPretrain, segmentation on MMSegmentation)
-has one :class:`TaskAdapter` subclass; the tools, the export and the
-analysis code ask the adapter of a config (:func:`frskd_mm.tasks.get_task`)
-instead of comparing task names. Adding a task (detection, say) is one
-more subclass registered in :data:`frskd_mm.tasks.TASKS`.
+Each task (classification on MMPretrain, segmentation on MMSegmentation,
+detection on MMDetection) has one :class:`TaskAdapter` subclass; the tools,
+the export and the analysis code ask the adapter of a config
+(:func:`frskd_mm.tasks.get_task`) instead of comparing task names. Adding a
+task is one more subclass registered in :data:`frskd_mm.tasks.TASKS`.
 """
 import importlib
 from argparse import Namespace

@@ -147,7 +147,7 @@ def export_student(
     except RuntimeError as e:
         if task.is_frskd_config(cfg) and not has_self_teacher(checkpoint):
             raise ValueError(
-                f'{checkpoint} has no self-teacher (no neck.* tensors): it '
+                f'{checkpoint} has no self-teacher (no neck.layers.* tensors): it '
                 'is a baseline checkpoint or an already exported student, '
                 'not one of an FRSKD run. Wrong work dir? Pass the '
                 'checkpoint that the FRSKD config trained (work_dirs/<frskd '

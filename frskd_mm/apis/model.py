@@ -107,12 +107,21 @@ def load_into(model: nn.Module,
     return meta or {}
 
 
+#: State-dict prefixes of FRSKDNeck's own tensors (its layers and
+#: classifier): every FRSKD checkpoint has some, no student has any (a
+#: student's own neck, e.g. an FPN, is ``neck.*`` or ``neck.neck.*``).
+SELF_TEACHER_PREFIXES = ('neck.layers.', 'neck.fc.')
+
+
 def has_self_teacher(checkpoint: str) -> bool:
-    """Whether the checkpoint holds any self-teacher (``neck.*``) tensor,
-    with or without the ``module.`` prefix of DDP; read lazily (mmap)."""
+    """Whether the checkpoint holds any self-teacher tensor
+    (:data:`SELF_TEACHER_PREFIXES`), with or without the ``module.`` prefix
+    of DDP; read lazily (mmap)."""
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
+    prefixes = SELF_TEACHER_PREFIXES + tuple(
+        'module.' + p for p in SELF_TEACHER_PREFIXES)
+    return any(k.startswith(prefixes) for k in state)
 
 
 def _init_weights(model: nn.Module) -> None:

@@ -225,8 +225,8 @@ class SelfTeacher(nn.Module):
         if self.teacher is not None:
             index = self.decoder_index
             outs += _tensors(
-                self.teacher(out.refined if index is None else out.
-                             refined[index]))
+                self.teacher(out.refined if index is
+                             None else out.refined[index]))
         return tuple(outs)
 
 

@@ -38,10 +38,11 @@ def init_model(config: Union[str, Config],
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[dict] = None,
                seed: Optional[int] = None) -> nn.Module:
-    """Build the model of a classification or segmentation config.
+    """Build the model of a config of any task of :mod:`frskd_mm.tasks`.
 
-    The task package's own API builds it (``mmpretrain.apis.get_model`` or
-    ``mmseg.apis.init_model``, see :mod:`frskd_mm.tasks`); without a
+    The task package's own API builds it (``mmpretrain.apis.get_model``,
+    ``mmseg.apis.init_model``, MMDetection's registry as
+    ``init_detector``; see :mod:`frskd_mm.tasks`); without a
     checkpoint the weights are initialised (``init_weights``, seeded with
     ``seed``), with one they are loaded strictly by MMEngine's
     ``load_checkpoint`` (weights-only, see
@@ -119,8 +120,8 @@ def has_self_teacher(checkpoint: str) -> bool:
     of DDP; read lazily (mmap)."""
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    prefixes = SELF_TEACHER_PREFIXES + tuple(
-        'module.' + p for p in SELF_TEACHER_PREFIXES)
+    prefixes = SELF_TEACHER_PREFIXES + tuple('module.' + p
+                                             for p in SELF_TEACHER_PREFIXES)
     return any(k.startswith(prefixes) for k in state)
 
 

@@ -38,7 +38,9 @@ class TaskAdapter:
     - ``student_renames``: prefix renames from the FRSKD model's state dict
       to the plain student's;
     - ``plain_datasets``: frskd_mm dataset type -> the upstream type that a
-      plain install reads it with (export).
+      plain install reads it with (export);
+    - ``init_api``: the function of ``<scope>.apis`` that loads a config and
+      checkpoint (``init_model``, MMDetection's ``init_detector``).
     """
 
     name: str = ''
@@ -48,6 +50,7 @@ class TaskAdapter:
     training_only_prefixes: Tuple[str, ...] = ('neck.', )
     student_renames: Dict[str, str] = {}
     plain_datasets: Dict[str, str] = {}
+    init_api: str = 'init_model'
 
     # ------------------------------------------------------------------
     # Setup

@@ -40,6 +40,7 @@ class DetectionTask(TaskAdapter):
     }
     export_hint = ("model.bbox_head.type or model.rpn_head.type == "
                    "'FRSKDDenseHead'")
+    init_api = 'init_detector'
 
     def build_model(self, cfg: Config) -> nn.Module:
         """The detector of ``cfg``, in eval mode on the CPU. As
@@ -125,7 +126,8 @@ class DetectionTask(TaskAdapter):
             boxes = torch.cat([xy * scale, (xy + wh) * scale], dim=1)
             sample = DetDataSample(
                 metainfo=dict(
-                    img_shape=(h, w), ori_shape=(h, w),
+                    img_shape=(h, w),
+                    ori_shape=(h, w),
                     scale_factor=(1.0, 1.0)))
             sample.gt_instances = InstanceData(
                 bboxes=boxes,
@@ -142,8 +144,7 @@ class DetectionTask(TaskAdapter):
         ``DetVisualizationHook``; ``--tta`` uses the config's
         ``tta_model``/``tta_pipeline``, else flip TTA."""
         if args.show or args.show_dir is not None:
-            hook = visualization_hook(cfg,
-                                      "dict(type='DetVisualizationHook')")
+            hook = visualization_hook(cfg, "dict(type='DetVisualizationHook')")
             hook.draw = True
             hook.interval = args.interval
             if args.show:
@@ -190,8 +191,8 @@ def _set_tta(cfg: Config) -> None:
                             dict(
                                 type='PackDetInputs',
                                 meta_keys=('img_id', 'img_path', 'ori_shape',
-                                           'img_shape', 'scale_factor',
-                                           'flip', 'flip_direction'))
+                                           'img_shape', 'scale_factor', 'flip',
+                                           'flip_direction'))
                         ]])
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline

@@ -43,9 +43,8 @@ def _detection(folder, pattern='*.py'):
     """The configs in ``folder`` whose ``default_scope`` is ``mmdet`` (only
     those that mention mmdet are loaded)."""
     return [
-        p for p in sorted(glob.glob(osp.join(CONFIG_DIR, folder, pattern)))
-        if _mentions_mmdet(p)
-        and cached_config(p).get('default_scope') == 'mmdet'
+        p for p in sorted(glob.glob(osp.join(CONFIG_DIR, folder, pattern))) if
+        _mentions_mmdet(p) and cached_config(p).get('default_scope') == 'mmdet'
     ]
 
 
@@ -93,8 +92,8 @@ def test_frskd_config_is_its_baseline_plus_frskd(path):
     frskd = load(path).to_dict()
     base = load(_twin(path)).to_dict()
     neck, head = (frskd['model'].pop(k) for k in FRSKD_KEYS)
-    assert neck['type'] == 'FRSKDNeck' and neck['neck'] == base['model'][
-        'neck']
+    assert neck['type'] == 'FRSKDNeck'
+    assert neck['neck'] == base['model']['neck']
     assert neck['width'] == 1 and neck['num_layers'] == 2
     assert neck['layer_cfg'] == dict(type='SegBiFPNLayer')
     assert not neck.get('last_layer_top_down_only', False)

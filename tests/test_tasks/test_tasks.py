@@ -273,10 +273,10 @@ def test_detection_adapter():
                     dict(type='Resize', scale=(1333, 800), keep_ratio=True)
                 ]))))
     assert det.is_frskd_config(cfg) and det.is_exportable_config(cfg)
+    assert det.init_api == 'init_detector'  # mmdet.apis has no init_model
     model = det.student_model_config(cfg.model.to_dict())
     assert model['neck'] == fpn and model['bbox_head'] == head
-    two_stage = Config(
-        dict(model=dict(rpn_head=dict(type='FRSKDDenseHead'))))
+    two_stage = Config(dict(model=dict(rpn_head=dict(type='FRSKDDenseHead'))))
     assert det.is_frskd_config(two_stage)
     assert not det.is_frskd_config(Config(dict(model=dict(bbox_head=head))))
     state = {

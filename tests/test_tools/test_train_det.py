@@ -68,17 +68,15 @@ def write_voc_boxes(root) -> str:
             name = f'{year[3:]}_{i:06d}'
             img = rng.integers(0, 60, (64, 96, 3)).astype(np.uint8)
             img[8:56, 10:60] = (200, 40, 120)
-            cv2.imwrite(osp.join(root, year, 'JPEGImages', f'{name}.jpg'),
-                        img)
+            cv2.imwrite(osp.join(root, year, 'JPEGImages', f'{name}.jpg'), img)
             with open(osp.join(root, year, 'Annotations', f'{name}.xml'),
                       'w') as f:
-                f.write(
-                    f'<annotation><filename>{name}.jpg</filename><size>'
-                    '<width>96</width><height>64</height><depth>3</depth>'
-                    '</size><object><name>cat</name><difficult>0'
-                    '</difficult><bndbox><xmin>10</xmin><ymin>8</ymin>'
-                    '<xmax>60</xmax><ymax>56</ymax></bndbox></object>'
-                    '</annotation>')
+                f.write(f'<annotation><filename>{name}.jpg</filename><size>'
+                        '<width>96</width><height>64</height><depth>3</depth>'
+                        '</size><object><name>cat</name><difficult>0'
+                        '</difficult><bndbox><xmin>10</xmin><ymin>8</ymin>'
+                        '<xmax>60</xmax><ymax>56</ymax></bndbox></object>'
+                        '</annotation>')
             with open(
                     osp.join(root, year, 'ImageSets', 'Main', f'{split}.txt'),
                     'w') as f:
@@ -196,7 +194,8 @@ def det_runs(tmp_path_factory):
         f.write('{"images": [{"id": 0, "file_name": "00000.png"')
     jobs['broken'] = _job(
         DEMO['frskd'], work('broken'),
-        demo_options(coco, 2) + [f'train_dataloader.dataset.ann_file={broken}'])
+        demo_options(coco, 2) +
+        [f'train_dataloader.dataset.ann_file={broken}'])
     done = run_train_jobs(list(jobs.values()), folder)
     return {key: (dirs[key], job) for key, job in zip(jobs, done)}
 
@@ -218,8 +217,10 @@ def test_config_trains_through_tools_train(det_runs, key):
     if 'fcos' in key:
         assert 'loss_centerness' in records[0]
         assert ('loss_teacher_centerness' in records[0]) == frskd
-    metrics = [r for r in scalars(work_dir) if 'pascal_voc/mAP' in r
-               or 'coco/bbox_mAP' in r]
+    metrics = [
+        r for r in scalars(work_dir)
+        if 'pascal_voc/mAP' in r or 'coco/bbox_mAP' in r
+    ]
     if key == 'frskd/retinanet_r50_fpn_1x_voc0712' or key.startswith('demo'):
         assert metrics, 'no validation metric logged'
 
@@ -243,7 +244,8 @@ def test_resume_is_exact(det_runs):
     for k in straight:
         assert torch.equal(straight[k], resumed[k]), k
     losses = {
-        key: [r['loss_kd'] for r in scalars(det_runs[key][0]) if 'loss_kd' in r]
+        key:
+        [r['loss_kd'] for r in scalars(det_runs[key][0]) if 'loss_kd' in r]
         for key in ('demo/frskd', 'resume_2')
     }
     assert losses['demo/frskd'][0] == 0 and losses['demo/frskd'][-1] > 0
@@ -283,7 +285,8 @@ def _detections(model, images):
     return [dict(r.pred_instances.to_dict()) for r in results]
 
 
-def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path):
+def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path,
+                                                    capsys):
     """tools/export_student.py on the trained FRSKD demo checkpoint: a plain
     MMDetection config and checkpoint that a clean interpreter loads
     (frskd_mm never imported) and that gives the FRSKD model's detections;
@@ -297,28 +300,26 @@ def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path):
     assert job['returncode'] == 0, log_of(job)[-3000:]
     ckpt = str(work_dir / 'iter_4.pth')
     # Every detection above the threshold 0 (a 4-iteration model).
-    opts = ['model.test_cfg.score_thr=0.0']
-    proc = subprocess.run([
-        sys.executable, 'tools/export_student.py', DEMO['frskd'], ckpt,
-        '--out-dir',
-        str(tmp_path), '--cfg-options', *opts
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'from mmdet.apis import init_model' in proc.stdout
+    tool = load_tool('tools/export_student.py')
+    tool.main([
+        DEMO['frskd'], ckpt, '--out-dir',
+        str(tmp_path), '--cfg-options', 'model.test_cfg.score_thr=0.0'
+    ])
+    assert 'from mmdet.apis import init_detector' in capsys.readouterr().out
     cfg = str(tmp_path / 'frskd_det_digits_student.py')
     student = str(tmp_path / 'frskd_det_digits_student.pth')
-    state = torch.load(student, map_location='cpu',
-                       weights_only=False)['state_dict']
-    assert not any(k.startswith(('bbox_head.teacher.', 'bbox_head.distill',
-                                 'neck.layers.')) for k in state)
+    state = torch.load(
+        student, map_location='cpu', weights_only=False)['state_dict']
+    assert not any(
+        k.startswith(('bbox_head.teacher.', 'bbox_head.distill',
+                      'neck.layers.')) for k in state)
     assert any(k.startswith('neck.lateral_convs.') for k in state)
 
     root = _fixture_root(job)
-    images = [osp.join(root, 'val', f) for f in sorted(
-        os.listdir(osp.join(root, 'val')))]
+    images = [
+        osp.join(root, 'val', f)
+        for f in sorted(os.listdir(osp.join(root, 'val')))
+    ]
     out = str(tmp_path / 'plain.pt')
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     proc = subprocess.run(
@@ -332,8 +333,9 @@ def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path):
     assert (plain['neck'], plain['head']) == ('FPN', 'RetinaHead')
 
     frskd = init_model(
-        DEMO['frskd'], ckpt, cfg_options=dict(model=dict(test_cfg=dict(
-            score_thr=0.0))))
+        DEMO['frskd'],
+        ckpt,
+        cfg_options=dict(model=dict(test_cfg=dict(score_thr=0.0))))
     assert type(frskd.neck).__name__ == 'FRSKDNeck'
     expected = _detections(frskd, images)
     assert sum(len(d['scores']) for d in expected) > 0
@@ -345,8 +347,9 @@ def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path):
     assert plain['params'] == sum(p.numel() for p in baseline.parameters())
     deployed = init_model(cfg, student)
     x = torch.randn(1, 3, 64, 64)
-    assert count_flops(deployed, (x, ))['total'] == count_flops(
-        baseline, (x, ))['total'] > 0
+    assert count_flops(deployed,
+                       (x, ))['total'] == count_flops(baseline,
+                                                      (x, ))['total'] > 0
 
 
 def _fixture_root(job) -> str:

@@ -45,17 +45,15 @@ def test_a_good_coco_config_passes(root):
         _cfg(root, metainfo=dict(classes=('0', '1'))), ['train_dataloader'])
 
 
-@pytest.mark.parametrize(
-    'content,error,match',
-    [(None, FileNotFoundError, 'does not exist'),
-     ('', ValueError, 'is empty'),
-     ('{"images": [{"id": 0', ValueError, 'is not valid JSON'),
-     ('[1, 2]', ValueError, 'holds a JSON list'),
-     (json.dumps(dict(GOOD, images=[])), ValueError, 'has no "images"'),
-     (json.dumps(dict(GOOD, categories=[])), ValueError,
-      'has no "categories"'),
-     (json.dumps(dict(GOOD, annotations=[])), ValueError,
-      'has no "annotations"')])
+@pytest.mark.parametrize('content,error,match', [
+    (None, FileNotFoundError, 'does not exist'), ('', ValueError, 'is empty'),
+    ('{"images": [{"id": 0', ValueError, 'is not valid JSON'),
+    ('[1, 2]', ValueError, 'holds a JSON list'),
+    (json.dumps(dict(GOOD, images=[])), ValueError, 'has no "images"'),
+    (json.dumps(dict(GOOD, categories=[])), ValueError, 'has no "categories"'),
+    (json.dumps(dict(GOOD,
+                     annotations=[])), ValueError, 'has no "annotations"')
+])
 def test_broken_annotation_files_name_the_key(root, content, error, match):
     path = root / 'ann.json'
     if content is None:
@@ -105,12 +103,13 @@ def test_voc_boxes(tmp_path):
         ann_file='VOC2007/ImageSets/Main/trainval.txt',
         data_prefix=dict(sub_data_root='VOC2007/'))
     cfg = dict(train_dataloader=dict(dataset=ds))
-    with pytest.raises(FileNotFoundError,
-                       match=r'train_dataloader.dataset.ann_file: .*trainval'):
+    with pytest.raises(
+            FileNotFoundError,
+            match=r'train_dataloader.dataset.ann_file: .*trainval'):
         check_dataset_configs(cfg, ['train_dataloader'])
     (tmp_path / 'VOC2007' / 'ImageSets' / 'Main').mkdir(parents=True)
-    (tmp_path / 'VOC2007' / 'ImageSets' / 'Main' / 'trainval.txt').write_text(
-        '000001\n')
+    (tmp_path / 'VOC2007' / 'ImageSets' / 'Main' /
+     'trainval.txt').write_text('000001\n')
     with pytest.raises(FileNotFoundError, match='Annotations'):
         check_dataset_configs(cfg, ['train_dataloader'])
     (tmp_path / 'VOC2007' / 'Annotations').mkdir()

@@ -66,13 +66,13 @@ def _place(rng: np.random.Generator,
     return None
 
 
-def make_canvas(rng: np.random.Generator,
-                images: np.ndarray,
-                labels: np.ndarray,
-                pool: List[int],
-                size: int = SIZE,
-                instances: Optional[list] = None
-                ) -> Tuple[np.ndarray, np.ndarray]:
+def make_canvas(
+        rng: np.random.Generator,
+        images: np.ndarray,
+        labels: np.ndarray,
+        pool: List[int],
+        size: int = SIZE,
+        instances: Optional[list] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Compose one canvas.
 
     Args:
@@ -116,9 +116,9 @@ def make_canvas(rng: np.random.Generator,
         seg[y:y + side, x:x + side][mask] = int(labels[index]) + 1
         if instances is not None and mask.any():
             ys, xs = np.nonzero(mask)
-            instances.append((int(labels[index]),
-                              (x + int(xs.min()), y + int(ys.min()),
-                               x + int(xs.max()), y + int(ys.max()))))
+            instances.append(
+                (int(labels[index]), (x + int(xs.min()), y + int(ys.min()),
+                                      x + int(xs.max()), y + int(ys.max()))))
     return np.clip(np.round(img), 0, 255).astype(np.uint8), seg
 
 

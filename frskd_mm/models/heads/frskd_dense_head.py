@@ -203,11 +203,12 @@ class FRSKDDenseHead(BaseModule):
         """
         return self._losses(x, batch_data_samples)[0]
 
-    def loss_and_predict(self,
-                         x: Tuple[Tensor, ...],
-                         batch_data_samples: SampleList,
-                         proposal_cfg: OptConfigType = None
-                         ) -> Tuple[Dict[str, Tensor], InstanceList]:
+    def loss_and_predict(
+        self,
+        x: Tuple[Tensor, ...],
+        batch_data_samples: SampleList,
+        proposal_cfg: OptConfigType = None
+    ) -> Tuple[Dict[str, Tensor], InstanceList]:
         """:meth:`loss` and the student's predictions (the proposals of a
         two-stage detector's RPN)."""
         losses, outs, metas = self._losses(x, batch_data_samples)
@@ -228,8 +229,8 @@ class FRSKDDenseHead(BaseModule):
                                           gts_ignore),
                 self.teacher_loss_weight))
         losses.update(
-            self.distill_by_feat(outs[0], teacher_outs[0], tuple(x),
-                                 refined, metas))
+            self.distill_by_feat(outs[0], teacher_outs[0], tuple(x), refined,
+                                 metas))
         return losses, outs, metas
 
     def distill_by_feat(self, student_scores: List[Tensor],

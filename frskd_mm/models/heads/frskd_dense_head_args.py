@@ -23,7 +23,9 @@ SUPPORTED = ('MMDetection dense heads with sigmoid classification and a '
 FRSKD_TERMS = ('loss_kd', 'loss_att')
 
 
-def student_config(cfg, train_cfg=None, test_cfg=None,
+def student_config(cfg,
+                   train_cfg=None,
+                   test_cfg=None,
                    num_classes: Optional[int] = None) -> dict:
     """The student head's config with what the detector passes to its head
     (``train_cfg``, ``test_cfg``; a two-stage detector also sets the RPN's
@@ -138,8 +140,8 @@ def teacher_terms(losses: Dict, weight: float) -> Dict:
 
 def check_loss_names(losses: Dict) -> None:
     """The student's loss names must not hide FRSKD's terms."""
-    clash = sorted(k for k in losses
-                   if k in FRSKD_TERMS or k.startswith('loss_teacher'))
+    clash = sorted(
+        k for k in losses if k in FRSKD_TERMS or k.startswith('loss_teacher'))
     if clash:
         raise ValueError(
             f'The student head returns losses named {clash}, which '
@@ -167,6 +169,5 @@ def valid_priors(prior_generator, featmap_sizes: List, img_metas: List[dict],
         shape = meta.get('pad_shape', meta.get('img_shape'))
         flags.append(
             torch.cat(
-                prior_generator.valid_flags(featmap_sizes, shape[:2],
-                                            device)))
+                prior_generator.valid_flags(featmap_sizes, shape[:2], device)))
     return torch.stack(flags)

@@ -113,7 +113,10 @@ def detector_cfg(kind='retina', neck=None, head=None, **frskd):
     strides 4-32), FRSKDNeck (two SegBiFPNLayer layers) and FRSKDDenseHead
     around a one-conv head of ``kind``."""
     student = dict(
-        HEADS[kind], num_classes=3, in_channels=32, feat_channels=32,
+        HEADS[kind],
+        num_classes=3,
+        in_channels=32,
+        feat_channels=32,
         **(head or {}))
     return ConfigDict(
         type=DETECTORS[kind],
@@ -160,8 +163,7 @@ def batch(model, sizes=((64, 64), (48, 64))):
     """Two images (of different sizes: the second one is padded) with two
     and one boxes, through the model's data preprocessor."""
     g = torch.Generator().manual_seed(0)
-    boxes = [[[4., 6., 30., 40.], [34., 20., 60., 58.]], [[10., 8., 40.,
-                                                             30.]]]
+    boxes = [[[4., 6., 30., 40.], [34., 20., 60., 58.]], [[10., 8., 40., 30.]]]
     inputs, samples = [], []
     for (h, w), b in zip(sizes, boxes):
         inputs.append(torch.randint(0, 256, (3, h, w), generator=g))
@@ -205,21 +207,23 @@ def test_losses_and_gradient_flow(kind):
     model = with_hook(build(detector_cfg(kind))).train()
     data = batch(model)
     losses = model(**data, mode='loss')
-    own = {k for k in losses if not k.startswith('loss_teacher')} - {
-        'loss_kd', 'loss_att'
-    }
-    expected_own = {'loss_cls', 'loss_bbox'} | (
-        {'loss_centerness'} if kind in ('fcos', 'atss') else set())
+    own = {k
+           for k in losses
+           if not k.startswith('loss_teacher')} - {'loss_kd', 'loss_att'}
+    expected_own = {'loss_cls', 'loss_bbox'} | ({'loss_centerness'} if kind
+                                                in ('fcos', 'atss') else set())
     assert own == expected_own
-    assert {k for k in losses if k.startswith('loss_teacher')} == {
-        'loss_teacher' + k[len('loss'):]
-        for k in own
-    }
+    assert {k
+            for k in losses if k.startswith('loss_teacher')
+            } == {'loss_teacher' + k[len('loss'):]
+                  for k in own}
     assert losses['loss_kd'].item() > 0 and losses['loss_att'].item() > 0
 
     grads = _grad_sums(model, losses['loss_kd'] + losses['loss_att'])
-    teacher = {**_under(grads, 'neck.layers.'),
-               **_under(grads, 'bbox_head.teacher.')}
+    teacher = {
+        **_under(grads, 'neck.layers.'),
+        **_under(grads, 'bbox_head.teacher.')
+    }
     assert all(g == 0.0 for g in teacher.values()), \
         {n: g for n, g in teacher.items() if g}
     for prefix in ('backbone.', 'neck.neck.', 'bbox_head.student.'):
@@ -228,8 +232,7 @@ def test_losses_and_gradient_flow(kind):
     teacher_loss = sum(
         _total(v) for k, v in losses.items() if k.startswith('loss_teacher'))
     grads = _grad_sums(model, teacher_loss)
-    assert all(g == 0.0
-               for g in _under(grads, 'bbox_head.student.').values())
+    assert all(g == 0.0 for g in _under(grads, 'bbox_head.student.').values())
     for prefix in ('bbox_head.teacher.', 'neck.layers.', 'neck.neck.',
                    'backbone.'):
         assert sum(_under(grads, prefix).values()) > 0, prefix

@@ -146,7 +146,7 @@ class FRSKDDenseHead(BaseModule):
         if neck.num_classes is not None:
             raise ValueError(
                 f'model.neck.num_classes={neck.num_classes} builds an image '
-                'classifier, but a detection self-teacher predicts with its '
+                'classifier, but this self-teacher predicts with its '
                 f'copy of the dense head ({key}.teacher). Remove '
                 'model.neck.num_classes.')
         widths, levels = neck.out_channels, self.prior_generator.num_levels

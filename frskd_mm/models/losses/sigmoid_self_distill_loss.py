@@ -13,7 +13,7 @@ class SigmoidSelfDistillLoss(SelfDistillLoss):
     classifiers, position by position (see docs/detection.md, "What is
     distilled").
 
-    A dense detection head scores each prior a with C independent sigmoids,
+    A dense head (RetinaNet's, FCOS's) scores each prior a with C sigmoids,
     so FRSKD's Eq. 5 becomes the binary KL divergence summed over the
     classes (:func:`~frskd_mm.models.losses.kd_loss.binary_kd_kl_div`),
 

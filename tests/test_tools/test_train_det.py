@@ -285,8 +285,8 @@ def _detections(model, images):
     return [dict(r.pred_instances.to_dict()) for r in results]
 
 
-def test_exported_student_detects_what_frskd_detects(
-        det_runs, tmp_path, capsys):
+def test_exported_student_detects_what_frskd_detects(det_runs, tmp_path,
+                                                     capsys):
     """tools/export_student.py on the trained FRSKD demo checkpoint: a plain
     MMDetection config and checkpoint that a clean interpreter loads
     (frskd_mm never imported) and that gives the FRSKD model's detections;

@@ -71,11 +71,12 @@ if __name__ == '__main__':
         name='frskd_mm',
         version=version['__version__'],
         description='FRSKD (Feature Refinement via Self-Knowledge '
-        'Distillation, CVPR 2021) for MMPretrain and MMSegmentation',
+        'Distillation, CVPR 2021) for MMPretrain, MMSegmentation and '
+        'MMDetection',
         long_description=readme(),
         long_description_content_type='text/markdown',
         keywords='computer vision, self-knowledge distillation, '
-        'image classification, semantic segmentation',
+        'image classification, semantic segmentation, object detection',
         packages=find_packages(include=['frskd_mm', 'frskd_mm.*']),
         # frskd_mm/.mim (see add_mim_extension): OpenMIM's configs/tools.
         package_data={
@@ -95,6 +96,7 @@ if __name__ == '__main__':
         ],
         extras_require={
             'seg': ['mmsegmentation>=1.0.0,<1.3.0', 'ftfy', 'regex'],
+            'det': ['mmdet>=3.0.0,<3.4.0'],
             'demo': ['scikit-learn', 'matplotlib'],
             # openxlab 0.0.11: later ones pin setuptools~=60.2 (see
             # requirements.txt).

@@ -8,8 +8,8 @@ A module registers itself once, as in MMPretrain or MMSegmentation::
     class MyFeatureLoss(nn.Module):
         ...
 
-and is then found by its plain name from configs of both tasks
-(``default_scope='mmpretrain'`` or ``'mmseg'``), and as
+and is then found by its plain name from configs of every task
+(``default_scope`` ``'mmpretrain'``, ``'mmseg'`` or ``'mmdet'``), and as
 ``'frskd_mm.MyFeatureLoss'`` from any scope. Each registry here is an
 MMEngine registry (scope ``frskd_mm``, child of MMEngine's root) that also
 puts every module it registers into the registry of the same kind of each
@@ -34,7 +34,7 @@ from mmengine.registry import Registry
 from .utils.packages import package_available
 
 #: The packages whose registries receive frskd_mm's modules (if installed).
-TASK_PACKAGES = ('mmpretrain', 'mmseg')
+TASK_PACKAGES = ('mmpretrain', 'mmseg', 'mmdet')
 
 
 class TaskRegistry(Registry):

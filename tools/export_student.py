@@ -1,12 +1,14 @@
-"""Export the deployable student of an FRSKD classifier or segmentor.
+"""Export the deployable student of an FRSKD classifier, segmentor or
+detector.
 
 Writes ``<out-dir>/<name>_student.py`` and ``<out-dir>/<name>_student.pth``:
 a config and checkpoint that a plain MMPretrain installation loads with
-``mmpretrain.apis.init_model`` / ``ImageClassificationInferencer`` (or a
+``mmpretrain.apis.init_model`` / ``ImageClassificationInferencer`` (a
 plain MMSegmentation one with ``mmseg.apis.init_model`` /
-``inference_model``), without frskd_mm (unless the backbone itself is
-frskd_mm's, e.g. WideResNetCIFAR). The student predicts exactly what the
-FRSKD model predicts in eval mode.
+``inference_model``, a plain MMDetection one with
+``mmdet.apis.init_detector`` / ``inference_detector``), without frskd_mm
+(unless the backbone itself is frskd_mm's, e.g. WideResNetCIFAR). The
+student predicts exactly what the FRSKD model predicts in eval mode.
 
 Example:
     python tools/export_student.py configs/frskd/resnet18_cifar100.py \\
@@ -23,6 +25,7 @@ from mmengine.config import Config, DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from frskd_mm.apis import export_student
+from frskd_mm.tasks import get_task
 
 
 def parse_args(argv=None):
@@ -72,9 +75,9 @@ def main(argv=None):
     if needs_frskd:
         print('Note: the student uses modules of frskd_mm, so the exported '
               'config imports them (custom_imports).')
-    package = Config.fromfile(cfg_path).get('default_scope', 'mmpretrain')
-    print(f'Load it with: from {package}.apis import init_model; '
-          f"init_model('{cfg_path}', '{ckpt_path}')")
+    task = get_task(Config.fromfile(cfg_path))
+    print(f'Load it with: from {task.scope}.apis import {task.init_api}; '
+          f"{task.init_api}('{cfg_path}', '{ckpt_path}')")
 
 
 if __name__ == '__main__':

@@ -9,7 +9,9 @@ Same command line as MMPretrain 1.2.0's ``tools/test.py``::
 For segmentation configs (``default_scope='mmseg'``) ``--out``, ``--show``,
 ``--show-dir`` and ``--tta`` behave as in MMSegmentation 1.2.2's tool:
 ``--out`` is a directory for the predicted masks and ``--tta`` needs
-``tta_model`` and ``tta_pipeline`` in the config.
+``tta_model`` and ``tta_pipeline`` in the config. For detection configs
+(``default_scope='mmdet'``) they behave as in MMDetection 3.3.0's tool:
+``--out`` is a ``.pkl`` file of the detections.
 """
 import argparse
 import os.path as osp
@@ -43,7 +45,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out',
         help='the file to output results (classification); the directory '
-        'for predicted masks (segmentation)')
+        'for predicted masks (segmentation); a .pkl file of the detections '
+        '(detection)')
     parser.add_argument(
         '--out-item',
         choices=['metrics', 'pred'],

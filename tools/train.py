@@ -1,4 +1,5 @@
-"""Train a model with an frskd_mm config (classification or segmentation).
+"""Train a model with an frskd_mm config (classification, segmentation or
+detection).
 
 Same command line as MMPretrain 1.2.0's ``tools/train.py``::
 
@@ -6,11 +7,12 @@ Same command line as MMPretrain 1.2.0's ``tools/train.py``::
         [--auto-scale-lr] [--no-validate] [--cfg-options k=v ...]
         [--launcher none|pytorch|slurm|mpi]
 
-The task is read from the config's ``default_scope`` (``mmpretrain`` or
-``mmseg``). Every run gets frskd_mm's guards (``add_run_guards``): atomic
-checkpoints, data checks and, with ``randomness.deterministic=True``, an
-exactly continuing resume. ``--resume`` picks the newest complete
-checkpoint; checkpoints load weights-only under torch >= 2.6 without
+The task is read from the config's ``default_scope`` (``mmpretrain``,
+``mmseg`` or ``mmdet``). Every run gets frskd_mm's guards
+(``add_run_guards``): atomic checkpoints, data checks and, with
+``randomness.deterministic=True``, an exactly continuing resume.
+``--resume`` picks the newest complete checkpoint; checkpoints load
+weights-only under torch >= 2.6 without
 ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``. ``--launcher pytorch`` also works on
 CPU (gloo).
 """

@@ -244,10 +244,8 @@ def _task_and_size(cfgs: Dict[str, Config], paths: Dict[str, str],
             f'The baseline config is {other.name} but the FRSKD config is '
             f'{task.name}; compare twins of one task.')
     if not task.is_frskd_config(cfgs['frskd']):
-        raise ValueError(
-            f'{paths["frskd"]} builds no FRSKD model (model.'
-            f'{task.head_key} is not {task.frskd_head}); give the FRSKD '
-            'config second.')
+        raise ValueError(f'{paths["frskd"]} builds no FRSKD model (expected '
+                         f'{task.export_hint}); give the FRSKD config second.')
     if not input_size:
         return task, infer_input_size(cfgs['frskd'])
     size = as_hw(tuple(input_size))

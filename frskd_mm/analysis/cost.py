@@ -1,9 +1,11 @@
 """Parameters by role and per-image forward FLOPs of a model's parts.
 
 The roles come from the module types: the self-teacher is every
-:class:`~frskd_mm.models.necks.FRSKDNeck` and
-:class:`~frskd_mm.models.heads.self_teacher_decoder.SelfTeacherDecoder`,
-the distillation-only modules are every
+:class:`~frskd_mm.models.necks.FRSKDNeck`, every
+:class:`~frskd_mm.models.heads.self_teacher_decoder.SelfTeacherDecoder` and
+the ``teacher`` of every FRSKD head (a module with a ``distill``
+:class:`~frskd_mm.models.losses.self_distill_loss.SelfDistillLoss`, e.g. the
+dense head's copy), the distillation-only modules are every
 :class:`~frskd_mm.models.losses.self_distill_loss.SelfDistillLoss` (e.g.
 FitNet regressors), other training-only modules are the top-level children
 named in :data:`TRAINING_ONLY_CHILDREN`; the student is the rest. The
@@ -53,7 +55,12 @@ def self_teacher_modules(model: nn.Module) -> List[str]:
     children only: the inner neck (``<neck>.neck``) is the student's.
     """
     names = []
-    for name in modules_of(model, (FRSKDNeck, SelfTeacherDecoder)):
+    found = modules_of(model, (FRSKDNeck, SelfTeacherDecoder))
+    found += [
+        n for n, _ in teacher_heads(model)
+        if not any(_under(n, [o]) for o in found)
+    ]
+    for name in found:
         module = model.get_submodule(name)
         if isinstance(module, FRSKDNeck) and module.neck is not None:
             names += [
@@ -63,6 +70,18 @@ def self_teacher_modules(model: nn.Module) -> List[str]:
         else:
             names.append(name)
     return names
+
+
+def teacher_heads(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """``(name, owner)`` of the ``teacher`` child of every FRSKD head (a
+    module holding a :class:`SelfDistillLoss` as ``distill``)."""
+    found = []
+    for name, module in model.named_modules():
+        teacher = getattr(module, 'teacher', None)
+        if isinstance(getattr(module, 'distill', None), SelfDistillLoss) \
+                and isinstance(teacher, nn.Module):
+            found.append((f'{name}.teacher' if name else 'teacher', module))
+    return found
 
 
 def is_frskd(model: nn.Module) -> bool:
@@ -179,13 +198,20 @@ def modes(model: nn.Module, train: bool, off: Sequence[nn.Module] = ()):
 
 
 class SelfTeacher(nn.Module):
-    """The self-teacher alone: FRSKD neck (+ teacher decoder), returning
-    every output so that the trace keeps every op."""
+    """The self-teacher alone: FRSKD neck (+ teacher decoder or head),
+    returning every output so that the trace keeps every op.
+
+    Args:
+        neck (nn.Module): The FRSKD neck.
+        decoder (nn.Module, optional): The teacher decoder or head.
+        decoder_index (int, optional): The refined level it reads; None: all
+            of them (a dense head).
+    """
 
     def __init__(self,
                  neck: nn.Module,
                  decoder: Optional[nn.Module] = None,
-                 decoder_index: int = 0) -> None:
+                 decoder_index: Optional[int] = 0) -> None:
         super().__init__()
         self.neck = neck
         self.teacher = decoder
@@ -197,8 +223,18 @@ class SelfTeacher(nn.Module):
         if out.teacher_logits is not None:
             outs.append(out.teacher_logits)
         if self.teacher is not None:
-            outs.append(self.teacher(out.refined[self.decoder_index]))
+            index = self.decoder_index
+            outs += _tensors(
+                self.teacher(out.refined if index is
+                             None else out.refined[index]))
         return tuple(outs)
+
+
+def _tensors(out) -> List[torch.Tensor]:
+    """The tensors of a (nested) tuple or list of outputs, in order."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    return [t for item in out for t in _tensors(item)]
 
 
 def self_teacher_flops(model: nn.Module, x: torch.Tensor,
@@ -208,20 +244,18 @@ def self_teacher_flops(model: nn.Module, x: torch.Tensor,
     a model without FRSKD neck.
 
     The teacher decoder reads the refined level given by the
-    ``teacher_in_index`` of the module that holds it (0 if absent).
+    ``teacher_in_index`` of the FRSKD head that holds it; a teacher dense
+    head (an owner without ``teacher_in_index``) reads all of them.
     """
     necks = [n for n, m in model.named_modules() if isinstance(m, FRSKDNeck)]
     if not necks:
         return None
-    decoders = [
-        n for n, m in model.named_modules()
-        if isinstance(m, SelfTeacherDecoder)
-    ]
     decoder, index = None, 0
-    if decoders:
-        decoder = model.get_submodule(decoders[0])
-        owner = model.get_submodule(decoders[0].rpartition('.')[0])
-        index = getattr(owner, 'teacher_in_index', 0)
+    heads = teacher_heads(model)
+    if heads:
+        name, owner = heads[0]
+        decoder = model.get_submodule(name)
+        index = getattr(owner, 'teacher_in_index', None)
     neck = model.get_submodule(necks[0])
     with modes(model, train=False), torch.no_grad():
         feats = neck.student_features(model.backbone(x))

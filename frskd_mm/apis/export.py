@@ -9,7 +9,10 @@ plain model's ``decode_head.*``. With self-supervised label augmentation
 (SLA) the joint classifiers ``head.joint_fc.*`` and
 ``head.teacher_joint_fc.*`` are training-only too, and
 ``SLAImageClassifier`` deploys as MMPretrain's ``ImageClassifier``; SLA-SD
-configs (SLA without FRSKD) export the same way.
+configs (SLA without FRSKD) export the same way. MMDetection's dense heads:
+``<head>.teacher.*`` and ``<head>.distill.*`` are training-only and
+``<head>.student.*`` becomes the plain ``<head>.*`` (``bbox_head`` or a
+two-stage detector's ``rpn_head``).
 """
 import copy
 from typing import Dict, Optional, Tuple
@@ -84,7 +87,7 @@ def _frskd_modules(model: dict) -> list:
         if isinstance(node, dict):
             t = node.get('type')
             upstream = isinstance(t, str) and t.startswith(
-                ('mmseg.', 'mmpretrain.'))
+                ('mmseg.', 'mmpretrain.', 'mmdet.'))
             if isinstance(t, str) and not upstream:
                 cls = MODELS.module_dict.get(t.split('.')[-1])
                 if cls is not None:
@@ -147,11 +150,12 @@ def export_student(
     except RuntimeError as e:
         if task.is_frskd_config(cfg) and not has_self_teacher(checkpoint):
             raise ValueError(
-                f'{checkpoint} has no self-teacher (no neck.* tensors): it '
-                'is a baseline checkpoint or an already exported student, '
-                'not one of an FRSKD run. Wrong work dir? Pass the '
-                'checkpoint that the FRSKD config trained (work_dirs/<frskd '
-                'config>/epoch_<N>.pth or iter_<N>.pth).') from e
+                f'{checkpoint} has no self-teacher (no neck.layers.* '
+                'tensors): it is a baseline checkpoint or an already '
+                'exported student, not one of an FRSKD run. Wrong work dir? '
+                'Pass the checkpoint that the FRSKD config trained '
+                '(work_dirs/<frskd config>/epoch_<N>.pth or iter_<N>.pth).'
+            ) from e
         raise
     state = model.state_dict()
     student = task.student_state_dict(state)

@@ -38,10 +38,11 @@ def init_model(config: Union[str, Config],
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[dict] = None,
                seed: Optional[int] = None) -> nn.Module:
-    """Build the model of a classification or segmentation config.
+    """Build the model of a config of any task of :mod:`frskd_mm.tasks`.
 
-    The task package's own API builds it (``mmpretrain.apis.get_model`` or
-    ``mmseg.apis.init_model``, see :mod:`frskd_mm.tasks`); without a
+    The task package's own API builds it (``mmpretrain.apis.get_model``,
+    ``mmseg.apis.init_model``, MMDetection's registry as
+    ``init_detector``; see :mod:`frskd_mm.tasks`); without a
     checkpoint the weights are initialised (``init_weights``, seeded with
     ``seed``), with one they are loaded strictly by MMEngine's
     ``load_checkpoint`` (weights-only, see
@@ -107,12 +108,21 @@ def load_into(model: nn.Module,
     return meta or {}
 
 
+#: State-dict prefixes of FRSKDNeck's own tensors (its layers and
+#: classifier): every FRSKD checkpoint has some, no student has any (a
+#: student's own neck, e.g. an FPN, is ``neck.*`` or ``neck.neck.*``).
+SELF_TEACHER_PREFIXES = ('neck.layers.', 'neck.fc.')
+
+
 def has_self_teacher(checkpoint: str) -> bool:
-    """Whether the checkpoint holds any self-teacher (``neck.*``) tensor,
-    with or without the ``module.`` prefix of DDP; read lazily (mmap)."""
+    """Whether the checkpoint holds any self-teacher tensor
+    (:data:`SELF_TEACHER_PREFIXES`), with or without the ``module.`` prefix
+    of DDP; read lazily (mmap)."""
     ckpt = load_checkpoint_file(checkpoint, map_location='cpu', mmap=True)
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    return any(k.startswith(('neck.', 'module.neck.')) for k in state)
+    prefixes = SELF_TEACHER_PREFIXES + tuple('module.' + p
+                                             for p in SELF_TEACHER_PREFIXES)
+    return any(k.startswith(prefixes) for k in state)
 
 
 def _init_weights(model: nn.Module) -> None:

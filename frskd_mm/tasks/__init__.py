@@ -1,7 +1,7 @@
 """One adapter per OpenMMLab task; the config's ``default_scope`` picks it.
 
->>> task = get_task(cfg)          # ClassificationTask or SegmentationTask
->>> task.setup()                  # register the task package's modules
+>>> task = get_task(cfg)  # ClassificationTask, SegmentationTask, DetectionTask
+>>> task.setup()  # register the task package's modules
 >>> model = task.build_model(cfg)
 
 To add a task, subclass :class:`TaskAdapter` and add it to :data:`TASKS`.
@@ -12,12 +12,13 @@ from mmengine.config import Config
 
 from .base import TaskAdapter
 from .classification import ClassificationTask
+from .detection import DetectionTask
 from .segmentation import SegmentationTask
 
 #: ``default_scope`` -> the task's adapter.
 TASKS: Dict[str, TaskAdapter] = {
     task.scope: task
-    for task in (ClassificationTask(), SegmentationTask())
+    for task in (ClassificationTask(), SegmentationTask(), DetectionTask())
 }
 
 
@@ -43,6 +44,6 @@ def get_task(cfg: Config) -> TaskAdapter:
 
 
 __all__ = [
-    'ClassificationTask', 'SegmentationTask', 'TASKS', 'TaskAdapter',
-    'get_task'
+    'ClassificationTask', 'DetectionTask', 'SegmentationTask', 'TASKS',
+    'TaskAdapter', 'get_task'
 ]

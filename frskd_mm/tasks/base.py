@@ -1,10 +1,10 @@
 """What frskd_mm needs to know about an OpenMMLab task, in one place.
 
-Each task (classification on MMPretrain, segmentation on MMSegmentation)
-has one :class:`TaskAdapter` subclass; the tools, the export and the
-analysis code ask the adapter of a config (:func:`frskd_mm.tasks.get_task`)
-instead of comparing task names. Adding a task (detection, say) is one
-more subclass registered in :data:`frskd_mm.tasks.TASKS`.
+Each task (classification on MMPretrain, segmentation on MMSegmentation,
+detection on MMDetection) has one :class:`TaskAdapter` subclass; the tools,
+the export and the analysis code ask the adapter of a config
+(:func:`frskd_mm.tasks.get_task`) instead of comparing task names. Adding a
+task is one more subclass registered in :data:`frskd_mm.tasks.TASKS`.
 """
 import importlib
 from argparse import Namespace
@@ -38,7 +38,9 @@ class TaskAdapter:
     - ``student_renames``: prefix renames from the FRSKD model's state dict
       to the plain student's;
     - ``plain_datasets``: frskd_mm dataset type -> the upstream type that a
-      plain install reads it with (export).
+      plain install reads it with (export);
+    - ``init_api``: the function of ``<scope>.apis`` that loads a config and
+      checkpoint (``init_model``, MMDetection's ``init_detector``).
     """
 
     name: str = ''
@@ -48,6 +50,7 @@ class TaskAdapter:
     training_only_prefixes: Tuple[str, ...] = ('neck.', )
     student_renames: Dict[str, str] = {}
     plain_datasets: Dict[str, str] = {}
+    init_api: str = 'init_model'
 
     # ------------------------------------------------------------------
     # Setup

@@ -11,6 +11,7 @@ import os
 import os.path as osp
 from typing import Iterable, Iterator, List, Optional, Sequence, Set, Tuple
 
+from .box_checks import check_coco, check_coco_evaluators, check_voc_boxes
 from .config_types import config_type_name
 from .data_checks import is_hidden
 from .voc_checks import check_voc
@@ -65,6 +66,13 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
       ``<data_root>/<cifar-10-batches-py|cifar-100-python>/``.
     - ``DigitCanvasDataset``: the image and label folders exist (else: how
       to write them with the converter).
+    - ``CocoDataset`` (MMDetection): ``ann_file`` exists and is a COCO json
+      with images, categories, annotations (unless ``test_mode``) and the
+      class names of ``metainfo.classes``; the image folder exists; and
+      the ``ann_file`` of a ``CocoMetric`` in the evaluator of a split
+      that the run uses exists (:mod:`~frskd_mm.utils.box_checks`).
+    - ``VOCDataset`` (MMDetection): the split file and the year folder's
+      ``Annotations`` and ``JPEGImages`` exist.
 
     Only local paths are checked: a dataset config with ``backend_args``
     set, or a path with ``://``, is skipped. Relative paths are relative to
@@ -107,6 +115,11 @@ def check_dataset_configs(cfg, loaders: Sequence[str] = DATALOADERS) -> None:
             _check_cifar(key, ds, name.replace('Local', ''))
         elif name == 'DigitCanvasDataset':
             _check_digit_canvas(key, ds)
+        elif name == 'CocoDataset':
+            check_coco(key, ds)
+        elif name == 'VOCDataset':
+            check_voc_boxes(key, ds)
+    check_coco_evaluators(cfg, loaders)
 
 
 def dataset_configs(

@@ -1,6 +1,7 @@
 """Whether an optional OpenMMLab package can be imported here.
 
-MMSegmentation is optional (classification needs only MMPretrain). A
+MMSegmentation and MMDetection are optional (classification needs only
+MMPretrain). A
 package that is missing is silent; one that is installed but fails to
 import (e.g. against an incompatible mmcv) is reported once with a
 warning, so that ``import frskd_mm`` keeps working for the other task.
@@ -13,6 +14,7 @@ from typing import Dict, Optional
 REQUIREMENTS: Dict[str, str] = {
     'mmpretrain': 'mmpretrain>=1.0.0,<1.3.0',
     'mmseg': 'mmsegmentation>=1.0.0,<1.3.0 (pip install -e ".[seg]")',
+    'mmdet': 'mmdet>=3.0.0,<3.4.0 (pip install -e ".[det]")',
 }
 
 #: package -> why it cannot be imported (None when it can).

@@ -95,7 +95,7 @@ def load_frskd_model(cfg: Config,
 
     Raises:
         ValueError: If the config is not FRSKD, the checkpoint holds no
-            self-teacher weights (``neck.*``; an exported student or a
+            self-teacher weights (``neck.layers.*``; an exported student or a
             baseline checkpoint) or does not match the config.
     """
     check_frskd_config(cfg, name)
@@ -104,11 +104,12 @@ def load_frskd_model(cfg: Config,
     except RuntimeError as e:
         if not has_self_teacher(checkpoint):
             raise ValueError(
-                f'{checkpoint} has no self-teacher (no neck.* tensors): it '
-                'is an exported student or a baseline checkpoint, and the '
-                'attention maps need the self-teacher. Pass the checkpoint '
-                'that the FRSKD config trained (work_dirs/<frskd config>/'
-                'epoch_<N>.pth or iter_<N>.pth).') from e
+                f'{checkpoint} has no self-teacher (no neck.layers.* '
+                'tensors): it is an exported student or a baseline '
+                'checkpoint, and the attention maps need the self-teacher. '
+                'Pass the checkpoint that the FRSKD config trained '
+                '(work_dirs/<frskd config>/epoch_<N>.pth or iter_<N>.pth).'
+            ) from e
         raise ValueError(f'{e} (FRSKD configs: the self-teacher\'s classes '
                          'too, e.g. model.neck.num_classes=10)') from e
 

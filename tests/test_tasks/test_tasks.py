@@ -11,14 +11,15 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
-from frskd_mm.tasks import (TASKS, ClassificationTask, SegmentationTask,
-                            get_task)
+from frskd_mm.tasks import (TASKS, ClassificationTask, DetectionTask,
+                            SegmentationTask, get_task)
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize('scope,cls', [('mmpretrain', ClassificationTask),
-                                       ('mmseg', SegmentationTask)])
+                                       ('mmseg', SegmentationTask),
+                                       ('mmdet', DetectionTask)])
 def test_get_task(scope, cls):
     task = get_task(Config(dict(default_scope=scope)))
     assert isinstance(task, cls) and task.scope == scope
@@ -31,8 +32,8 @@ def test_missing_default_scope_is_an_error():
 
 
 def test_unknown_default_scope_is_an_error():
-    with pytest.raises(ValueError, match="'mmdet'.*'mmpretrain'"):
-        get_task(Config(dict(default_scope='mmdet')))
+    with pytest.raises(ValueError, match="'mmocr'.*'mmpretrain'.*'mmdet'"):
+        get_task(Config(dict(default_scope='mmocr')))
 
 
 def _fake_utils(calls):
@@ -45,7 +46,7 @@ def _fake_utils(calls):
     return module
 
 
-@pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg'])
+@pytest.mark.parametrize('scope', ['mmpretrain', 'mmseg', 'mmdet'])
 def test_setup_registers_the_task_package(scope, monkeypatch):
     calls = []
     monkeypatch.setitem(sys.modules, f'{scope}.utils', _fake_utils(calls))
@@ -258,3 +259,78 @@ def test_export_of_a_plain_config_names_the_exportable_types():
             match=r"'FRSKDSLAClsHead'.*'SLAImageClassifier'.*got "
             r"model.type 'ImageClassifier'"):
         student_config(_cls_cfg('ImageClassifier', 'LinearClsHead'))
+
+
+def test_detection_adapter():
+    """FRSKDDenseHead as bbox_head or rpn_head; the student split; the
+    input size of MMDetection's (W, H) Resize; a random batch of boxes."""
+    det = TASKS['mmdet']
+    fpn = dict(type='FPN', out_channels=8)
+    head = dict(type='RetinaHead', num_classes=3)
+    cfg = Config(
+        dict(
+            default_scope='mmdet',
+            model=dict(
+                type='RetinaNet',
+                neck=dict(type='FRSKDNeck', neck=fpn, in_channels=[8] * 3),
+                bbox_head=dict(type='FRSKDDenseHead', student=head)),
+            train_dataloader=dict(
+                dataset=dict(pipeline=[
+                    dict(type='LoadImageFromFile'),
+                    dict(type='Resize', scale=(1333, 800), keep_ratio=True)
+                ]))))
+    assert det.is_frskd_config(cfg) and det.is_exportable_config(cfg)
+    assert det.init_api == 'init_detector'  # mmdet.apis has no init_model
+    model = det.student_model_config(cfg.model.to_dict())
+    assert model['neck'] == fpn and model['bbox_head'] == head
+    two_stage = Config(dict(model=dict(rpn_head=dict(type='FRSKDDenseHead'))))
+    assert det.is_frskd_config(two_stage)
+    assert not det.is_frskd_config(Config(dict(model=dict(bbox_head=head))))
+    state = {
+        'backbone.w': 1,
+        'neck.neck.lateral_convs.0.conv.weight': 2,
+        'neck.layers.0.top_down_nodes.0.conv.weight': 3,
+        'bbox_head.student.retina_cls.weight': 4,
+        'bbox_head.teacher.retina_cls.weight': 5,
+        'rpn_head.student.rpn_cls.weight': 6,
+        'rpn_head.teacher.rpn_cls.weight': 7,
+        'roi_head.bbox_head.fc_cls.weight': 8
+    }
+    assert det.student_state_dict(state) == {
+        'backbone.w': 1,
+        'neck.lateral_convs.0.conv.weight': 2,
+        'bbox_head.retina_cls.weight': 4,
+        'rpn_head.rpn_cls.weight': 6,
+        'roi_head.bbox_head.fc_cls.weight': 8
+    }
+    assert det.input_size(cfg) == (800, 1333)
+    batch = det.make_batch(2, (48, 64), 5, torch.Generator().manual_seed(0))
+    assert batch['inputs'][0].shape == (3, 48, 64)
+    boxes = batch['data_samples'][0].gt_instances.bboxes
+    assert boxes.shape[1] == 4 and (boxes[:, 2:] > boxes[:, :2]).all()
+    assert (boxes[:, 2] <= 64).all() and (boxes[:, 3] <= 48).all()
+    labels = batch['data_samples'][1].gt_instances.labels
+    assert (labels < 5).all()
+
+
+def test_configure_test_detection(tmp_path):
+    det = TASKS['mmdet']
+    cfg = Config(
+        dict(
+            default_hooks=dict(
+                visualization=dict(type='DetVisualizationHook')),
+            model=dict(type='RetinaNet'),
+            test_dataloader=dict(
+                dataset=dict(pipeline=[dict(type='PackDetInputs')]))))
+    det.configure_test(cfg, _args(show_dir='vis', tta=True))
+    assert cfg.default_hooks.visualization.draw is True
+    assert cfg.default_hooks.visualization.test_out_dir == 'vis'
+    assert cfg.model.type == 'DetTTAModel'
+    assert cfg.test_dataloader.dataset.pipeline[-1].type == 'TestTimeAug'
+    runner = types.SimpleNamespace(
+        test_evaluator=types.SimpleNamespace(metrics=[]))
+    with pytest.raises(ValueError, match='.pkl'):
+        det.configure_test_runner(runner, _args(out='dets.json'))
+    det.configure_test_runner(runner, _args(out=str(tmp_path / 'dets.pkl')))
+    assert type(runner.test_evaluator.metrics[0]).__name__ == \
+        'DumpDetResults'

@@ -234,7 +234,7 @@ def test_baseline_checkpoints_are_refused_and_ddp_ones_accepted(tmp_path):
             }), baseline)
     with pytest.raises(
             ValueError,
-            match=r'has no self-teacher \(no neck\.\* '
+            match=r'has no self-teacher \(no neck\.layers\.\* '
             r'tensors\).*Wrong work dir\?'):
         tool.main(
             [CONFIG,

@@ -179,7 +179,8 @@ def test_clear_errors(fixture, monkeypatch):
     opts = dict(
         model=dict(head=dict(num_classes=10), neck=dict(num_classes=10)))
     with pytest.raises(
-            ValueError, match=r'has no self-teacher \(no neck\.\* tensors\)'):
+            ValueError,
+            match=r'has no self-teacher \(no neck\.layers\.\* tensors\)'):
         visualize_attention(
             CONFIG, fixture['student_only'], images, cfg_options=opts)
     with pytest.raises(ValueError, match='does not fit'):

@@ -8,8 +8,9 @@ FRSKD/baseline ratios, optionally in mixed precision (``--amp``), with
 channels-last on or off (``--channels-last``) and with a profile of the
 FRSKD step's top ops (``--profile N``). Prints a table and writes JSON.
 Works for
-classification (``default_scope='mmpretrain'``) and segmentation
-(``default_scope='mmseg'``) configs, on CPU or CUDA. See
+classification (``default_scope='mmpretrain'``), segmentation
+(``default_scope='mmseg'``) and detection (``default_scope='mmdet'``)
+configs, on CPU or CUDA. See
 :mod:`frskd_mm.analysis` for what exactly is measured. Like
 tools/train.py it raises glibc's malloc thresholds for both models
 (:mod:`frskd_mm.utils.allocator`); ``FRSKD_MALLOC_TUNING=0`` turns that off.

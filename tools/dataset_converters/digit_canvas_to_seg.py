@@ -26,7 +26,7 @@ Example:
 import argparse
 import os
 import os.path as osp
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -66,11 +66,13 @@ def _place(rng: np.random.Generator,
     return None
 
 
-def make_canvas(rng: np.random.Generator,
-                images: np.ndarray,
-                labels: np.ndarray,
-                pool: List[int],
-                size: int = SIZE) -> Tuple[np.ndarray, np.ndarray]:
+def make_canvas(
+        rng: np.random.Generator,
+        images: np.ndarray,
+        labels: np.ndarray,
+        pool: List[int],
+        size: int = SIZE,
+        instances: Optional[list] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Compose one canvas.
 
     Args:
@@ -80,6 +82,11 @@ def make_canvas(rng: np.random.Generator,
         labels (np.ndarray): Their digit classes, shape (N, ).
         pool (list[int]): Indices of the digits this canvas may use.
         size (int): Side of the canvas in pixels.
+        instances (list, optional): If given, receives ``(digit, (x0, y0,
+            x1, y1))`` per pasted digit: the box of its labelled pixels
+            (inclusive pixel indices), for the box annotations of
+            digit_canvas_to_coco.py. The random draws are the same with or
+            without it.
 
     Returns:
         tuple[np.ndarray, np.ndarray]: The BGR image, shape (size, size, 3),
@@ -105,8 +112,13 @@ def make_canvas(rng: np.random.Generator,
         colour = rng.integers(150, 256, 3).astype(np.float32)
         patch = img[y:y + side, x:x + side]
         img[y:y + side, x:x + side] = patch * (1.0 - ink) + colour * ink
-        seg[y:y + side, x:x + side][ink[..., 0] >= INK_THRESHOLD] = \
-            int(labels[index]) + 1
+        mask = ink[..., 0] >= INK_THRESHOLD
+        seg[y:y + side, x:x + side][mask] = int(labels[index]) + 1
+        if instances is not None and mask.any():
+            ys, xs = np.nonzero(mask)
+            instances.append(
+                (int(labels[index]), (x + int(xs.min()), y + int(ys.min()),
+                                      x + int(xs.max()), y + int(ys.max()))))
     return np.clip(np.round(img), 0, 255).astype(np.uint8), seg
 
 

@@ -45,6 +45,6 @@ fi
 
 pip install -q -r "$root/requirements.txt"
 pip install -q --no-deps --no-build-isolation -e "$root"
-"$venv/bin/python" -c "import mmcv.ops, mmpretrain, mmseg, frskd_mm" 
+"$venv/bin/python" -c "import mmcv.ops, mmpretrain, mmseg, mmdet, frskd_mm"
 touch "$stamp"
 echo "Environment ready: $venv"

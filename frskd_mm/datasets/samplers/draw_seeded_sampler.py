@@ -58,6 +58,13 @@ class DrawSeededSampler(Sampler):
         self.epoch = 0
         self._round = 0
 
+    @property
+    def dataset(self):
+        """The wrapped sampler's dataset (batch samplers such as
+        MMDetection's ``AspectRatioBatchSampler`` read image sizes from
+        it)."""
+        return self.sampler.dataset
+
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch here and in the wrapped sampler."""
         if hasattr(self.sampler, 'set_epoch'):

@@ -12,3 +12,7 @@ if package_available('mmseg'):  # the segmentation head needs MMSegmentation
     from .frskd_seg_head import FRSKDSegHead  # noqa: F401
     from .seg_bifpn_head import SegBiFPNHead  # noqa: F401
     __all__ += ['FRSKDSegHead', 'SegBiFPNHead']
+
+if package_available('mmdet'):  # the dense head needs MMDetection
+    from .frskd_dense_head import FRSKDDenseHead  # noqa: F401
+    __all__ += ['FRSKDDenseHead']

@@ -1,4 +1,5 @@
-"""Soft-label distillation term of FRSKD (Ji et al., CVPR 2021, Eq. 5)."""
+"""Soft-label distillation term of FRSKD (Ji et al., CVPR 2021, Eq. 5), for
+softmax classifiers and, per class, for sigmoid ones."""
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -53,4 +54,58 @@ def kd_kl_div(student_logits: Tensor,
         kl = (kl * mask).sum() / mask.sum().clamp(min=1.0)
     else:
         kl = kl.mean()
+    return kl * temperature**2
+
+
+def binary_kd_kl_div(student_logits: Tensor,
+                     teacher_logits: Tensor,
+                     temperature: float,
+                     weight: Tensor = None) -> Tensor:
+    """``T^2 * sum_c KL(Bern(p_c) || Bern(q_c))`` per position, for sigmoid
+    classifiers, averaged over the positions with ``weight``.
+
+    A sigmoid head (focal loss) models each class c as an independent
+    Bernoulli, ``p_c = sigmoid(t_c / T)`` for the teacher and ``q_c =
+    sigmoid(s_c / T)`` for the student; the divergence of the two is
+
+        p_c log(p_c / q_c) + (1 - p_c) log((1 - p_c) / (1 - q_c)),
+
+    summed over the classes (dim 1) and multiplied by ``T^2`` as in
+    :func:`kd_kl_div` (Hinton et al., 2015).
+
+    Args:
+        student_logits (Tensor): Shape (P, C) (or (N, C, ...)).
+        teacher_logits (Tensor): Same shape. Used as given: detach it
+            beforehand if it must not receive gradients.
+        temperature (float): Temperature ``T`` (> 0).
+        weight (Tensor, optional): Non-negative weight of each position,
+            shape (P, ) (or (N, ...)); the result is ``sum(w * KL) /
+            sum(w)`` (0 when the weights sum to 0). Defaults to the plain
+            mean.
+
+    Returns:
+        Tensor: A scalar; float32 for half-precision logits.
+    """
+    if student_logits.shape != teacher_logits.shape:
+        raise ValueError('Student and teacher logits must have the same '
+                         f'shape, got {tuple(student_logits.shape)} and '
+                         f'{tuple(teacher_logits.shape)}.')
+    if temperature <= 0:
+        raise ValueError(f'temperature must be > 0, got {temperature}.')
+    if student_logits.dtype in _LOW_PRECISION or \
+            teacher_logits.dtype in _LOW_PRECISION:
+        student_logits = student_logits.float()
+        teacher_logits = teacher_logits.float()
+    s, t = student_logits / temperature, teacher_logits / temperature
+    p = torch.sigmoid(t)
+    # log p - log q and log(1 - p) - log(1 - q) from log-sigmoids: exact
+    # where the probabilities round to 0 or 1.
+    kl = p * (F.logsigmoid(t) - F.logsigmoid(s)) + \
+        (1 - p) * (F.logsigmoid(-t) - F.logsigmoid(-s))
+    kl = kl.sum(dim=1)
+    if weight is None:
+        kl = kl.mean()
+    else:
+        weight = weight.to(kl.dtype)
+        kl = (kl * weight).sum() / weight.sum().clamp(min=1e-12)
     return kl * temperature**2

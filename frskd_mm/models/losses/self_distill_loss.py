@@ -100,9 +100,30 @@ class SelfDistillLoss(nn.Module):
                 f'To train with FRSKD, {HOOK_HINT}.')
         alpha, beta = self.alpha * self.scale, self.beta * self.scale
         return dict(
-            loss_kd=alpha * kd_kl_div(student_logits, teacher_logits,
-                                      self.temperature, valid_mask),
+            loss_kd=alpha *
+            self.soft_label_loss(student_logits, teacher_logits, valid_mask),
             loss_att=beta * self.feature_loss(student_feats, refined_feats))
+
+    def soft_label_loss(self,
+                        student_logits: Tensor,
+                        teacher_logits: Tensor,
+                        valid_mask: Optional[Tensor] = None) -> Tensor:
+        """The soft-label term before alpha: ``T^2 * KL(p_t || p_s)`` of the
+        softmax distributions (:func:`kd_kl_div`). Subclasses change it for
+        other classifiers (e.g. :class:`~frskd_mm.models.losses.
+        sigmoid_self_distill_loss.SigmoidSelfDistillLoss`).
+
+        Args:
+            student_logits (Tensor): (N, C) or (N, C, H, W).
+            teacher_logits (Tensor): Same shape, already detached when the
+                stop-gradient is on.
+            valid_mask (Tensor, optional): Positions that count.
+
+        Returns:
+            Tensor: A scalar.
+        """
+        return kd_kl_div(student_logits, teacher_logits, self.temperature,
+                         valid_mask)
 
     def check_feature_channels(self, student_channels: Sequence[int],
                                refined_channels: Sequence[int],

@@ -13,6 +13,7 @@ from frskd_mm.registry import MODELS
 from ..losses.sigmoid_self_distill_loss import SigmoidSelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures
+from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .frskd_dense_head_args import (build_dense_head, check_loss_names,
                                     per_prior_scores, student_config,
                                     teacher_config, teacher_terms,
@@ -96,14 +97,21 @@ class FRSKDDenseHead(BaseModule):
             else 'model.rpn_head'
         student = student_config(student, train_cfg, test_cfg, num_classes)
         self.student = build_dense_head(student, 'student')
-        self.teacher = build_dense_head(
-            teacher_config(student, teacher), 'teacher')
+        with teacher_rng():  # the parts built after it start as the baseline
+            self.teacher = build_dense_head(
+                teacher_config(student, teacher), 'teacher')
         if teacher_loss_weight < 0:
             raise ValueError('teacher_loss_weight must be >= 0, got '
                              f'{teacher_loss_weight}.')
         self.teacher_loss_weight = teacher_loss_weight
         self.distill = SigmoidSelfDistillLoss(alpha, beta, temperature,
                                               feature_loss, score_weighted)
+
+    def init_weights(self) -> None:
+        """The student from the global random stream, the teacher head
+        from the self-teacher's own (:mod:`~frskd_mm.models.utils.
+        teacher_rng`)."""
+        init_student_then_teacher(self, [self.student])
 
     # The attributes MMDetection's detectors and tools read from the head.
     @property

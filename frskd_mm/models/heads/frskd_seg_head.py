@@ -12,6 +12,7 @@ from frskd_mm.registry import MODELS
 from ..losses.self_distill_loss import SelfDistillLoss
 from ..necks.frskd_neck import FRSKDNeck
 from ..necks.self_teacher_features import SelfTeacherFeatures
+from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .frskd_seg_head_args import (KD_PIXELS, build_student, check_loss_names,
                                   parse_teacher)
 from .self_teacher_decoder import SelfTeacherDecoder
@@ -103,10 +104,11 @@ class FRSKDSegHead(BaseModule):
         check_loss_names(self.student)
         in_channels, self.teacher_in_index, teacher_kwargs = parse_teacher(
             teacher)
-        self.teacher = SelfTeacherDecoder(
-            in_channels,
-            out_channels=self.student.out_channels,
-            **teacher_kwargs)
+        with teacher_rng():  # the parts built after it start as the baseline
+            self.teacher = SelfTeacherDecoder(
+                in_channels,
+                out_channels=self.student.out_channels,
+                **teacher_kwargs)
         if teacher_loss_weight < 0:
             raise ValueError('teacher_loss_weight must be >= 0, got '
                              f'{teacher_loss_weight}.')
@@ -118,6 +120,12 @@ class FRSKDSegHead(BaseModule):
         self.teacher_loss = CrossEntropyLoss(
             avg_non_ignore=True, loss_weight=teacher_loss_weight)
         self.distill = SelfDistillLoss(alpha, beta, temperature, feature_loss)
+
+    def init_weights(self) -> None:
+        """The student from the global random stream, the teacher decoder
+        from the self-teacher's own (:mod:`~frskd_mm.models.utils.
+        teacher_rng`)."""
+        init_student_then_teacher(self, [self.student])
 
     # The attributes MMSeg's segmentors and TTA read from ``decode_head``.
     @property

@@ -9,6 +9,7 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ...utils.config_types import config_type_name
+from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .bifpn_layer import BiFPNLayer  # noqa: F401 - registers the default
 from .grad_scale import scale_grad
 from .self_teacher_features import SelfTeacherFeatures
@@ -137,23 +138,31 @@ class FRSKDNeck(BaseModule):
         self.neck = _build_inner_neck(neck)
         if layer_cfg is None:
             layer_cfg = dict(type='BiFPNLayer', depth=depth)
-        self.layers = nn.ModuleList(
-            _build_layer(
-                layer_cfg,
-                in_channels=in_channels if i == 0 else self.out_channels,
-                out_channels=self.out_channels,
-                with_lateral=i == 0,
-                bottom_up=not (last_layer_top_down_only and i == num_layers -
-                               1),
-                norm_cfg=norm_cfg) for i in range(num_layers))
-        self.fc = nn.Linear(self.out_channels[-1], num_classes) \
-            if num_classes else None
+        with teacher_rng():  # the student's parts start as the baseline's
+            self.layers = nn.ModuleList(
+                _build_layer(
+                    layer_cfg,
+                    in_channels=in_channels if i == 0 else self.out_channels,
+                    out_channels=self.out_channels,
+                    with_lateral=i == 0,
+                    bottom_up=not (
+                        last_layer_top_down_only and i == num_layers - 1),
+                    norm_cfg=norm_cfg) for i in range(num_layers))
+            self.fc = nn.Linear(self.out_channels[-1], num_classes) \
+                if num_classes else None
         self.memory_format = torch.channels_last if channels_last \
             else torch.contiguous_format
         # The teacher only: the inner neck keeps the student's layout.
         self.layers.to(memory_format=self.memory_format)
         self._inputs_checked = False
         self.preact_source = None  # see record_preact
+
+    def init_weights(self) -> None:
+        """The inner neck (the student's) from the global random stream,
+        the self-teacher from its own (:mod:`~frskd_mm.models.utils.
+        teacher_rng`), so the parts of the model built after it start as
+        in the baseline."""
+        init_student_then_teacher(self, [self.neck])
 
     def width_origin(self, level: int) -> str:
         """Where refined level ``level``'s width comes from, as config

@@ -302,7 +302,13 @@ def test_two_stage_rpn():
                     pos_iou_thr=0.7,
                     neg_iou_thr=0.3,
                     min_pos_iou=0.3),
-                sampler=dict(type='RandomSampler', num=64, pos_fraction=0.5),
+                # As MMDetection's Faster R-CNN: the RPN's sampler adds no
+                # ground-truth boxes (its anchors cannot index them).
+                sampler=dict(
+                    type='RandomSampler',
+                    num=64,
+                    pos_fraction=0.5,
+                    add_gt_as_proposals=False),
                 allowed_border=-1,
                 pos_weight=-1,
                 debug=False),

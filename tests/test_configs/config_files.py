@@ -3,6 +3,7 @@ of this folder (pytest puts the folder on ``sys.path``)."""
 import copy
 import functools
 import os.path as osp
+import re
 
 from mmengine.config import Config
 from mmengine.utils import import_modules_from_strings
@@ -30,3 +31,23 @@ def cached_config(path: str) -> Config:
 def load(path: str) -> Config:
     """The config at ``path`` (a private copy), its custom_imports done."""
     return copy.deepcopy(cached_config(path))
+
+
+_LOCAL_BASE = re.compile(r"""['"](\.{1,2}/[^'"]+\.py)['"]""")
+
+
+def mentions(path: str, word: str, seen: frozenset = frozenset()) -> bool:
+    """Whether the config at ``path`` or a local config it names (a
+    ``'./x.py'`` or ``'../_base_/x.py'`` string) contains ``word``.
+
+    A cheap text filter that spares loading every config; ``seen`` stops a
+    file that names itself (in a comment, say) from recursing forever.
+    """
+    if path in seen or not osp.isfile(path):
+        return False
+    with open(path) as f:
+        text = f.read()
+    return word in text or any(
+        mentions(
+            osp.normpath(osp.join(osp.dirname(path), base)), word, seen
+            | {path}) for base in _LOCAL_BASE.findall(text))

@@ -6,11 +6,10 @@ through tools/train.py in tests/test_tools/test_train_det.py; every config
 deploys at its baseline's cost in test_deployed_cost.py.)"""
 import glob
 import os.path as osp
-import re
 
 import mmdet
 import pytest
-from config_files import CONFIG_DIR, cached_config, config_id, load
+from config_files import CONFIG_DIR, cached_config, config_id, load, mentions
 from mmengine.config import Config
 
 #: Our baseline -> the MMDetection 3.3.0 config it is.
@@ -30,21 +29,13 @@ HOOK = dict(
     ramp_type='sigmoid')
 
 
-def _mentions_mmdet(path: str) -> bool:
-    """Whether ``path`` or a local config it inherits names ``mmdet``."""
-    with open(path) as f:
-        text = f.read()
-    return 'mmdet' in text or any(
-        _mentions_mmdet(osp.normpath(osp.join(osp.dirname(path), base)))
-        for base in re.findall(r"""['"](\.{1,2}/[^'"]+\.py)['"]""", text))
-
-
 def _detection(folder, pattern='*.py'):
     """The configs in ``folder`` whose ``default_scope`` is ``mmdet`` (only
     those that mention mmdet are loaded)."""
     return [
-        p for p in sorted(glob.glob(osp.join(CONFIG_DIR, folder, pattern))) if
-        _mentions_mmdet(p) and cached_config(p).get('default_scope') == 'mmdet'
+        p for p in sorted(glob.glob(osp.join(CONFIG_DIR, folder, pattern)))
+        if mentions(p, 'mmdet')
+        and cached_config(p).get('default_scope') == 'mmdet'
     ]
 
 

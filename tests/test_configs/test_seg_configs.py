@@ -21,7 +21,6 @@ import copy
 import glob
 import math
 import os.path as osp
-import re
 import types
 
 import cv2
@@ -29,7 +28,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from config_files import CONFIG_DIR, cached_config, config_id, load
+from config_files import CONFIG_DIR, cached_config, config_id, load, mentions
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
@@ -46,17 +45,6 @@ register_all_modules(init_default_scope=False)
 SIZE = 64  # stands for the 512x512 / 512x1024 crops
 
 
-def _mentions_mmseg(path: str) -> bool:
-    """Whether ``path`` or a local config it inherits names ``mmseg``."""
-    with open(path) as f:
-        text = f.read()
-    if 'mmseg' in text:
-        return True
-    return any(
-        _mentions_mmseg(osp.normpath(osp.join(osp.dirname(path), base)))
-        for base in re.findall(r"""['"](\.{1,2}/[^'"]+\.py)['"]""", text))
-
-
 def _discover():
     """Configs (not bases) whose ``default_scope`` is ``mmseg``.
 
@@ -67,7 +55,7 @@ def _discover():
     for path in sorted(glob.glob(osp.join(CONFIG_DIR, '*', '*.py'))):
         if osp.basename(osp.dirname(path)) == '_base_':
             continue
-        if _mentions_mmseg(path) and \
+        if mentions(path, 'mmseg') and \
                 cached_config(path).get('default_scope') == 'mmseg':
             found.append(path)
     return found

@@ -361,8 +361,14 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 gradients=args.gradients).dump(job['config_file'])
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.time()
+    # Cheapest cells first (images x epochs), so that a study stopped early
+    # leaves whole cells done; results keep the grid's order.
+    order = sorted(
+        range(len(jobs)), key=lambda i: jobs[i]['n_train'] * jobs[i]['epochs'])
     with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda j: run_one(j, threads), jobs))
+        done = dict(
+            zip(order, pool.map(lambda i: run_one(jobs[i], threads), order)))
+    results = [done[i] for i in range(len(jobs))]
     names = [a[0] for a in args.arms]
     summary = summarize(results, names, args.reference)
     print('\n' + format_table(summary, names, args.reference))

@@ -24,11 +24,9 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 from frskd_mm.utils.results import last_logged, mean_std, paired_difference
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 # Each demo: the data writer and its folder, the metric printed, the runs:
 # the baseline, FRSKD with the paper's settings, and FRSKD with our stable

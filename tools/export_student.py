@@ -15,12 +15,9 @@ Example:
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config, DictAction
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from frskd_mm.apis import export_student
 

@@ -34,11 +34,10 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+from gpu_check_env import sh, step_env, step_install
+from gpu_check_report import write_report
 
-from gpu_check_env import sh, step_env, step_install  # noqa: E402
-from gpu_check_report import write_report  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 #: Seconds each step may take on a GPU (8 minutes in all).
 BUDGET = dict(install=200, env=10, tests=60, bench=140, train=70)

@@ -16,17 +16,10 @@ CPU (gloo).
 """
 import argparse
 import logging
-import os.path as osp
-import sys
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-
-# Let `python tools/train.py` import frskd_mm from this checkout.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 from frskd_mm.tasks import TaskAdapter, get_task
 from frskd_mm.utils import setup_distributed, tune_cpu_allocator

@@ -33,9 +33,6 @@ from typing import Any, Dict, Optional
 
 from mmengine.config import DictAction
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 from frskd_mm.analysis import run_benchmark
 
 

@@ -47,11 +47,9 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 from frskd_mm.utils.results import last_logged, mean_std, paired_difference
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 DEFAULT_ARMS = (
     ('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),

@@ -34,8 +34,6 @@ from typing import Dict, List, Optional
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

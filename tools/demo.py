@@ -16,7 +16,6 @@ Usage:
         [--tasks cls seg]
 """
 import argparse
-import json
 import os
 import os.path as osp
 import subprocess
@@ -24,6 +23,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from frskd_mm.utils.json_io import write_json
 from frskd_mm.utils.results import last_logged, mean_std, paired_difference
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -166,16 +166,11 @@ def main(argv: Optional[List[str]] = None) -> None:
 
     for task in args.tasks:
         print('\n' + format_results(DEMOS[task], runs[task]))
-    out = osp.join(args.work_dir, 'results.json')
-    with open(out, 'w') as f:
-        json.dump(
-            {
-                task: dict(
-                    metric=DEMOS[task]['metric'], **summarize(runs[task]))
-                for task in args.tasks
-            },
-            f,
-            indent=2)
+    out = write_json(
+        osp.join(args.work_dir, 'results.json'), {
+            task: dict(metric=DEMOS[task]['metric'], **summarize(runs[task]))
+            for task in args.tasks
+        })
     print(f'\nWritten {out}')
 
 

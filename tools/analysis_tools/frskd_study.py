@@ -47,6 +47,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from frskd_mm.utils.json_io import write_json
 from frskd_mm.utils.results import last_logged, mean_std, paired_difference
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -224,8 +225,7 @@ def run_one(job: dict, threads: int) -> dict:
         result['teacher_metric'] = last_logged(job['work_dir'], TEACHER_METRIC)
     except KeyError:
         pass
-    with open(result_file, 'w') as f:
-        json.dump(result, f, indent=2)
+    write_json(result_file, result)
     print(
         f"{job['arm']:<16} {job['epochs']:>3} ep  {job['fraction']:<5} "
         f"seed {job['seed']}: {result['metric']:.2f}  "
@@ -607,8 +607,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 fraction=r['fraction'],
                 seed=r['seed']) for r in results if r['metric'] is None
         ])
-    with open(out + '.json', 'w') as f:
-        json.dump(report, f, indent=2)
+    write_json(out + '.json', report)
     plot_study(summary, names, args.reference, out + '.png', args.title)
     print(f'\nWritten {out}.json and {out}.png')
     return report

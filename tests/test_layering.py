@@ -84,7 +84,7 @@ def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
 
 
 def test_no_file_above_400_lines():
-    """Small files (issue 10): none in frskd_mm/ above 400 lines."""
+    """Small files: none in frskd_mm/ above 400 lines."""
     long = {
         str(p.relative_to(PACKAGE.parent)): n
         for p in PACKAGE.rglob('*.py')

@@ -205,7 +205,7 @@ TASK_NAMES = re.compile(
 
 def test_task_names_are_compared_only_in_the_adapters():
     """Outside frskd_mm/tasks, at most 4 comparisons against a task name
-    remain in frskd_mm/ and tools/ (issue 10)."""
+    remain in frskd_mm/ and tools/."""
     found = []
     for folder in ('frskd_mm', 'tools'):
         for path in sorted((ROOT / folder).rglob('*.py')):

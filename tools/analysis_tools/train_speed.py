@@ -13,7 +13,7 @@ Without real data, ``--fake-cifar100`` writes random images in the official
 pickled CIFAR-100 layout, sized so that one epoch is exactly
 ``--warmup + --iters`` iterations, and points the configs at it.
 
-Example (the issue-10 speed check, ResNet18-CIFAR at batch 64, 2 threads):
+Example (the speed check: ResNet18-CIFAR at batch 64, 2 threads):
     python tools/analysis_tools/train_speed.py \\
         configs/baseline/resnet18_cifar100.py \\
         configs/frskd/resnet18_cifar100.py --fake-cifar100 \\

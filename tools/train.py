@@ -148,18 +148,31 @@ def merge_args(cfg: Config,
     return cfg
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    tune_cpu_allocator()
+def prepare_config(argv: Optional[List[str]] = None) -> Config:
+    """The config that :func:`main` trains: loaded, its task's modules
+    registered, the command line merged, ``--resume`` resolved and the
+    launcher's process group set up.
 
+    Args:
+        argv (list[str], optional): The command line, see
+            :func:`parse_args`.
+
+    Returns:
+        Config: The config to build the Runner from.
+    """
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     task = get_task(cfg)
     task.setup()
     cfg = merge_args(cfg, args, task)
     resolve_resume(cfg)
     setup_distributed(cfg, args.launcher)
+    return cfg
 
-    runner = build_runner(cfg)
+
+def main(argv: Optional[List[str]] = None) -> None:
+    tune_cpu_allocator()
+    runner = build_runner(prepare_config(argv))
     runner.train()
 
 

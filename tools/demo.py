@@ -161,6 +161,7 @@ class Run:
         self.log = osp.join(work_dir, 'console.log')
         self.pid = self.pipe = self.bar = None
         self.buffer, self.start, self.seconds = b'', 0.0, 0.0
+        self.cpu_seconds = 0.0
 
     def argv(self) -> List[str]:
         """tools/train.py's command line of the run."""
@@ -230,12 +231,13 @@ class Run:
         return [line.decode().split() for line in lines]
 
     def poll(self) -> Optional[int]:
-        """The child's exit code once it has exited (it is then reaped),
-        else None."""
-        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        """The child's exit code once it has exited (it is then reaped and
+        its wall and CPU seconds are known), else None."""
+        pid, status, usage = os.wait4(self.pid, os.WNOHANG)
         if pid == 0:
             return None
         self.seconds = time.time() - self.start
+        self.cpu_seconds = usage.ru_utime + usage.ru_stime
         return os.waitstatus_to_exitcode(status)
 
     def stop(self) -> None:
@@ -322,7 +324,8 @@ def train_runs(runs: List[Run], jobs: int, threads: int,
                     results[run] = last_logged(run.work_dir, metric)
                     progress.console.print(
                         f'{run.label:<22} {metric} {results[run]:6.2f}   '
-                        f'{run.seconds:4.0f} s   {run.work_dir}',
+                        f'{run.seconds:4.0f} s (CPU {run.cpu_seconds:4.0f} '
+                        f's)   {run.work_dir}',
                         markup=False,
                         highlight=False,
                         soft_wrap=True)

@@ -11,6 +11,7 @@ import warnings
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import DefaultScope, init_default_scope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import register_all_modules
@@ -24,6 +25,17 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 #: Why the CUDA cases skip on a machine without a GPU.
 NO_CUDA = ('CUDA is not available (torch.cuda.is_available() is False); '
            'the cuda case runs on a GPU machine: pytest -m cuda')
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_default_scope():
+    """Each test starts in MMPretrain's default scope, as this module sets
+    it, whatever the test before left (MMSeg's and MMDetection's runners and
+    ``init_model`` set their own scope for the whole process)."""
+    yield
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmpretrain':
+        init_default_scope('mmpretrain')
 
 
 def device_params() -> list:

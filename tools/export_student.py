@@ -17,12 +17,9 @@ Example:
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config, DictAction
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from frskd_mm.apis import export_student
 from frskd_mm.tasks import get_task
@@ -50,17 +47,18 @@ def export(config: str,
            cfg_options: dict = None):
     """Write the student config and checkpoint; return their paths, the
     number of tensors removed and whether the config imports frskd_mm."""
-    plain_cfg, student, meta, removed, needs_frskd = export_student(
-        config, checkpoint, cfg_options)
+    student = export_student(config, checkpoint, cfg_options)
     name = name or osp.splitext(osp.basename(config))[0]
     os.makedirs(out_dir, exist_ok=True)
     cfg_path = osp.join(out_dir, f'{name}_student.py')
     ckpt_path = osp.join(out_dir, f'{name}_student.pth')
-    plain_cfg.dump(cfg_path)
-    meta['frskd_export'] = dict(
-        source_config=config, source_checkpoint=checkpoint)
-    torch.save(dict(state_dict=student.state_dict(), meta=meta), ckpt_path)
-    return cfg_path, ckpt_path, removed, needs_frskd
+    student.config.dump(cfg_path)
+    meta = dict(
+        student.meta,
+        frskd_export=dict(source_config=config, source_checkpoint=checkpoint))
+    torch.save(
+        dict(state_dict=student.model.state_dict(), meta=meta), ckpt_path)
+    return cfg_path, ckpt_path, student.removed, student.needs_frskd
 
 
 def main(argv=None):

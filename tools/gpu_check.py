@@ -25,7 +25,6 @@ script). Usage:
     python tools/gpu_check.py --device cpu --quick --out /tmp/gpu_check
 """
 import argparse
-import importlib.util
 import json
 import math
 import os
@@ -34,11 +33,10 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'tools'))
+from gpu_check_env import frskd_util, sh, step_env, step_install
+from gpu_check_report import write_report
 
-from gpu_check_env import sh, step_env, step_install  # noqa: E402
-from gpu_check_report import write_report  # noqa: E402
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 #: Seconds each step may take on a GPU (8 minutes in all).
 BUDGET = dict(install=200, env=10, tests=60, bench=140, train=70)
@@ -142,8 +140,7 @@ def bench_worker(spec_file):
                     profile=spec['profile'] if target else 0,
                     log=None)))
         print(f'{cell}: {time.perf_counter() - start:.1f} s', flush=True)
-    with open(spec['out'], 'w') as f:
-        json.dump(results, f)
+    frskd_util('json_io').write_json(spec['out'], results)
 
 
 def step_bench(args, out, sizes):
@@ -152,9 +149,8 @@ def step_bench(args, out, sizes):
         device=args.device,
         cells=bench_cells(args.device, args.models),
         out=osp.join(out, 'bench.json'))
-    spec_file = osp.join(out, 'bench_spec.json')
-    with open(spec_file, 'w') as f:
-        json.dump(spec, f)
+    spec_file = frskd_util('json_io').write_json(
+        osp.join(out, 'bench_spec.json'), spec)
     log = osp.join(out, 'bench.log')
     if sh([sys.executable, __file__, '--bench-worker', spec_file], 540, log):
         raise SystemExit(f'The benchmark failed: see {log}')
@@ -192,18 +188,6 @@ SUBSET = '''train_dataloader['dataset'] = dict(
 '''
 
 
-def _scalar_logs_module():
-    """frskd_mm/utils/logs.py, the project's one reader of MMEngine's
-    scalars.json, loaded from its file: it uses the standard library only,
-    and this script runs where the stack (and so the frskd_mm package) may
-    not be importable in its own process."""
-    path = osp.join(ROOT, 'frskd_mm', 'utils', 'logs.py')
-    spec = importlib.util.spec_from_file_location('frskd_mm_logs', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def step_train(args, out, sizes):
     data = osp.join(ROOT, 'data/digits')
     if not osp.isdir(osp.join(data, 'train')):
@@ -231,7 +215,7 @@ def step_train(args, out, sizes):
     amp = args.device == 'cuda'
     cmd = [sys.executable, 'tools/train.py', cfg, '--work-dir', work_dir]
     rc = sh(cmd + (['--amp'] if amp else []), 400, osp.join(out, 'train.log'))
-    logs = _scalar_logs_module()
+    logs = frskd_util('logs')
     try:
         records = logs.read_records(logs.find_scalar_logs(work_dir)[-1])
     except FileNotFoundError:

@@ -5,6 +5,7 @@ Used by tools/gpu_check.py (standard library only: it runs before the
 OpenMMLab stack is installed).
 """
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -14,6 +15,18 @@ import sys
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 MODULES = ('mmengine', 'mmcv', 'mmpretrain', 'mmseg', 'ftfy', 'regex')
+
+
+def frskd_util(name):
+    """``frskd_mm/utils/<name>.py`` loaded from its file, for the utils that
+    use the standard library only (``logs``: the one reader of MMEngine's
+    scalars.json; ``json_io``: the one JSON result writer): this script runs
+    where the stack, and so the frskd_mm package, may not be importable."""
+    path = osp.join(ROOT, 'frskd_mm', 'utils', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'frskd_mm_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def sh(cmd, timeout, log, env=None, **kw):

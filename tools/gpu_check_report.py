@@ -3,8 +3,9 @@
 Used by tools/gpu_check.py (standard library only: it runs before the
 OpenMMLab stack is installed).
 """
-import json
 import os.path as osp
+
+from gpu_check_env import frskd_util
 
 
 def _ms(seconds):
@@ -112,10 +113,9 @@ def markdown(report):
 
 def write_report(report, out):
     """Write ``gpu_check.json`` and ``gpu_check.md`` into ``out``."""
-    json_path = osp.join(out, 'gpu_check.json')
+    json_path = frskd_util('json_io').write_json(
+        osp.join(out, 'gpu_check.json'), report)
     md_path = osp.join(out, 'gpu_check.md')
-    with open(json_path, 'w') as f:
-        json.dump(report, f, indent=2)
     with open(md_path, 'w') as f:
         f.write(markdown(report))
     return json_path, md_path

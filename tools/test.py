@@ -14,17 +14,10 @@ For segmentation configs (``default_scope='mmseg'``) ``--out``, ``--show``,
 ``--out`` is a ``.pkl`` file of the detections.
 """
 import argparse
-import os.path as osp
-import sys
 from typing import List, Optional
 
 import mmengine
 from mmengine.config import Config, DictAction
-
-# Let `python tools/test.py` import frskd_mm from this checkout.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 from frskd_mm.tasks import TaskAdapter, get_task
 from frskd_mm.utils import setup_distributed, tune_cpu_allocator

@@ -18,17 +18,10 @@ CPU (gloo).
 """
 import argparse
 import logging
-import os.path as osp
-import sys
 from typing import List, Optional
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-
-# Let `python tools/train.py` import frskd_mm from this checkout.
-_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 from frskd_mm.tasks import TaskAdapter, get_task
 from frskd_mm.utils import setup_distributed, tune_cpu_allocator
@@ -157,18 +150,31 @@ def merge_args(cfg: Config,
     return cfg
 
 
-def main(argv: Optional[List[str]] = None) -> None:
-    args = parse_args(argv)
-    tune_cpu_allocator()
+def prepare_config(argv: Optional[List[str]] = None) -> Config:
+    """The config that :func:`main` trains: loaded, its task's modules
+    registered, the command line merged, ``--resume`` resolved and the
+    launcher's process group set up.
 
+    Args:
+        argv (list[str], optional): The command line, see
+            :func:`parse_args`.
+
+    Returns:
+        Config: The config to build the Runner from.
+    """
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     task = get_task(cfg)
     task.setup()
     cfg = merge_args(cfg, args, task)
     resolve_resume(cfg)
     setup_distributed(cfg, args.launcher)
+    return cfg
 
-    runner = build_runner(cfg)
+
+def main(argv: Optional[List[str]] = None) -> None:
+    tune_cpu_allocator()
+    runner = build_runner(prepare_config(argv))
     runner.train()
 
 

@@ -15,6 +15,7 @@ configs (SLA without FRSKD) export the same way. MMDetection's dense heads:
 two-stage detector's ``rpn_head``).
 """
 import copy
+from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import torch.nn as nn
@@ -26,7 +27,28 @@ from ..utils.runner import strip_run_guards
 from .model import has_self_teacher, init_model, load_config
 
 
-def student_config(cfg: Config) -> Tuple[Config, bool]:
+@dataclass(frozen=True)
+class StudentExport:
+    """The plain student of an FRSKD run (:func:`export_student`).
+
+    Attributes:
+        config (Config): The student config for a plain upstream install.
+        model (nn.Module): The plain student model holding the weights.
+        meta (dict): What to save as the checkpoint's ``meta``: the FRSKD
+            checkpoint's ``dataset_meta``.
+        removed (int): The number of training-only tensors removed.
+        needs_frskd (bool): Whether ``config`` still imports frskd_mm (it
+            uses modules of ours, e.g. the WideResNetCIFAR backbone).
+    """
+    config: Config
+    model: nn.Module
+    meta: Dict
+    removed: int
+    needs_frskd: bool
+
+
+def student_config(cfg: Config,
+                   task: Optional[TaskAdapter] = None) -> Tuple[Config, bool]:
     """The config of the deployed student for a plain upstream install.
 
     Classification: the self-teacher neck becomes ``GlobalAveragePooling``
@@ -42,13 +64,15 @@ def student_config(cfg: Config) -> Tuple[Config, bool]:
 
     Args:
         cfg (Config): The FRSKD training config.
+        task (TaskAdapter, optional): The config's task; default
+            :func:`frskd_mm.tasks.get_task` of ``cfg``.
 
     Returns:
         tuple[Config, bool]: The student config, and whether it still needs
         ``frskd_mm`` (it uses modules of ours, e.g. the WideResNetCIFAR
         backbone or the SegBiFPN decoder: then it imports just those).
     """
-    task = get_task(cfg)
+    task = task or get_task(cfg)
     if not task.is_exportable_config(cfg):
         model = cfg.get('model', None) or {}
         head = model.get(task.head_key, None) or {}
@@ -116,11 +140,9 @@ def student_state_dict(state_dict: Dict, task: TaskAdapter) -> Dict:
     return task.student_state_dict(state_dict)
 
 
-def export_student(
-    config: str,
-    checkpoint: str,
-    cfg_options: Optional[dict] = None
-) -> Tuple[Config, nn.Module, Dict, int, bool]:
+def export_student(config: str,
+                   checkpoint: str,
+                   cfg_options: Optional[dict] = None) -> StudentExport:
     """The plain student of an FRSKD run, loaded and checked.
 
     Builds the FRSKD model, loads ``checkpoint`` strictly into it, keeps the
@@ -133,10 +155,9 @@ def export_student(
         cfg_options (dict, optional): Overrides of the config.
 
     Returns:
-        tuple: ``(plain_cfg, student_model, meta, removed, needs_frskd)``:
-        the student config, the plain model holding the weights, the
-        checkpoint's ``meta``, the number of tensors removed, and whether
-        the student config still imports frskd_mm.
+        StudentExport: The student config and model, the checkpoint's
+        ``meta``, the number of tensors removed, and whether the student
+        config still imports frskd_mm.
 
     Raises:
         ValueError: If the checkpoint has no self-teacher (a baseline
@@ -144,7 +165,7 @@ def export_student(
     """
     cfg = load_config(config, cfg_options)
     task = get_task(cfg)
-    plain_cfg, needs_frskd = student_config(cfg)
+    plain_cfg, needs_frskd = student_config(cfg, task)
     try:
         model = init_model(cfg, checkpoint)
     except RuntimeError as e:
@@ -162,8 +183,12 @@ def export_student(
     plain = task.build_model(plain_cfg)
     plain.load_state_dict(student, strict=True)
     meta = getattr(model, 'dataset_meta', None)
-    return plain_cfg, plain, dict(dataset_meta=meta or {}), \
-        len(state) - len(student), needs_frskd
+    return StudentExport(
+        config=plain_cfg,
+        model=plain,
+        meta=dict(dataset_meta=meta or {}),
+        removed=len(state) - len(student),
+        needs_frskd=needs_frskd)
 
 
 def _replace_dataset_types(node, task: TaskAdapter) -> None:
@@ -180,4 +205,6 @@ def _replace_dataset_types(node, task: TaskAdapter) -> None:
             _replace_dataset_types(value, task)
 
 
-__all__ = ['export_student', 'student_config', 'student_state_dict']
+__all__ = [
+    'StudentExport', 'export_student', 'student_config', 'student_state_dict'
+]

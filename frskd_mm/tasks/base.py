@@ -169,6 +169,36 @@ class TaskAdapter:
         """What the task's test tool does to the built runner."""
 
 
+def random_images_and_labels(
+    batch_size: int,
+    size: Tuple[int, int],
+    num_classes: int,
+    generator: torch.Generator,
+    label_shape: Tuple[int, ...] = ()
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Random images and labels for :meth:`TaskAdapter.make_batch`, drawn
+    from ``generator`` in that order.
+
+    Args:
+        batch_size (int): N.
+        size (tuple[int, int]): ``(H, W)`` of the images.
+        num_classes (int): Labels are drawn from ``[0, num_classes)``.
+        generator (torch.Generator): The random stream.
+        label_shape (tuple[int, ...]): Shape of one image's label: ``()``
+            for an image label, ``(1, H, W)`` for a label map.
+
+    Returns:
+        tuple[Tensor, Tensor]: uint8 images (N, 3, H, W) with values in
+        [0, 255] and int64 labels (N, *label_shape).
+    """
+    h, w = size
+    images = torch.randint(
+        0, 256, (batch_size, 3, h, w), generator=generator, dtype=torch.uint8)
+    labels = torch.randint(
+        0, num_classes, (batch_size, *label_shape), generator=generator)
+    return images, labels
+
+
 def visualization_hook(cfg: Config, example: str) -> ConfigDict:
     """``default_hooks.visualization`` of ``cfg``, with a clear error."""
     hooks = cfg.get('default_hooks', None) or {}

@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 from ..utils.config_types import config_type_name
-from .base import TaskAdapter, visualization_hook
+from .base import TaskAdapter, random_images_and_labels, visualization_hook
 
 
 class ClassificationTask(TaskAdapter):
@@ -92,14 +92,8 @@ class ClassificationTask(TaskAdapter):
         """``inputs`` (N, 3, H, W) uint8 and ``DataSample`` s with
         ``gt_label``."""
         from mmpretrain.structures import DataSample
-        h, w = size
-        images = torch.randint(
-            0,
-            256, (batch_size, 3, h, w),
-            generator=generator,
-            dtype=torch.uint8)
-        labels = torch.randint(
-            0, num_classes, (batch_size, ), generator=generator)
+        images, labels = random_images_and_labels(batch_size, size,
+                                                  num_classes, generator)
         samples = [DataSample().set_gt_label(int(i)) for i in labels]
         return dict(inputs=images, data_samples=samples)
 

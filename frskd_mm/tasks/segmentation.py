@@ -8,7 +8,7 @@ import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 
 from ..utils.dataset_checks import loader_pipeline
-from .base import TaskAdapter, visualization_hook
+from .base import TaskAdapter, random_images_and_labels, visualization_hook
 
 
 class SegmentationTask(TaskAdapter):
@@ -88,13 +88,8 @@ class SegmentationTask(TaskAdapter):
         from mmengine.structures import PixelData
         from mmseg.structures import SegDataSample
         h, w = size
-        images = torch.randint(
-            0,
-            256, (batch_size, 3, h, w),
-            generator=generator,
-            dtype=torch.uint8)
-        labels = torch.randint(
-            0, num_classes, (batch_size, 1, h, w), generator=generator)
+        images, labels = random_images_and_labels(
+            batch_size, size, num_classes, generator, label_shape=(1, h, w))
         samples = []
         for label in labels:
             sample = SegDataSample(

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..models.losses import AttentionTransferLoss, spatial_attention
 from ..models.necks import FRSKDNeck
-from ..models.necks.self_teacher_features import SelfTeacherFeatures
+from ..models.necks.frskd_neck import SelfTeacherFeatures
 
 
 @contextmanager

@@ -40,12 +40,15 @@ def test_exported_student_gives_the_frskd_logits_on_the_device(
         tmp_path, device):
     ckpt = str(tmp_path / 'frskd.pth')
     _checkpoint(ckpt)
-    _, plain, meta, removed, _ = export_student(CONFIG, ckpt, OPTIONS)
+    student = export_student(CONFIG, ckpt, OPTIONS)
     frskd = init_model(CONFIG, ckpt, device=device, cfg_options=OPTIONS)
-    plain = plain.to(device).eval()
+    plain = student.model.to(device).eval()
     assert type(frskd.neck).__name__ == 'FRSKDNeck'
     assert type(plain.neck).__name__ == 'GlobalAveragePooling'
-    assert removed > 0 and meta['dataset_meta']['classes'][0] == '0'
+    assert student.removed > 0
+    assert student.meta['dataset_meta']['classes'][0] == '0'
+    assert student.config.model.neck.type == 'GlobalAveragePooling'
+    assert student.needs_frskd  # the WideResNetCIFAR backbone is ours
     assert {p.device.type for p in plain.parameters()} == {device.type}
     assert {p.device.type for p in frskd.parameters()} == {device.type}
 

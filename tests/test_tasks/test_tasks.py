@@ -106,6 +106,29 @@ def test_make_batch():
     assert label.shape == (1, 8, 6) and int(label.max()) < 4
 
 
+def test_both_adapters_draw_images_then_labels_from_the_generator():
+    """One drawing helper: images first, then labels, so that a seed gives
+    the same images whatever the task."""
+
+    def draw(label_shape):
+        g = torch.Generator().manual_seed(3)
+        images = torch.randint(
+            0, 256, (2, 3, 4, 5), generator=g, dtype=torch.uint8)
+        return images, torch.randint(0, 7, (2, *label_shape), generator=g)
+
+    images, labels = draw(())
+    cls = TASKS['mmpretrain'].make_batch(2, (4, 5), 7,
+                                         torch.Generator().manual_seed(3))
+    assert torch.equal(cls['inputs'], images)
+    assert [int(s.gt_label) for s in cls['data_samples']] == labels.tolist()
+    images, labels = draw((1, 4, 5))
+    seg = TASKS['mmseg'].make_batch(2, (4, 5), 7,
+                                    torch.Generator().manual_seed(3))
+    assert torch.equal(torch.stack(seg['inputs']), images)
+    assert torch.equal(
+        torch.stack([s.gt_sem_seg.data for s in seg['data_samples']]), labels)
+
+
 def test_segmentation_input_size():
     seg = TASKS['mmseg']
     cfg = Config(

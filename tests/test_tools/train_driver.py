@@ -75,7 +75,6 @@ def main():
     jobs_file = sys.argv[1]
     with open(jobs_file) as f:
         jobs = json.load(f)
-    sys.path.insert(0, ROOT)
     spec = importlib.util.spec_from_file_location(
         'frskd_train_tool', osp.join(ROOT, 'tools', 'train.py'))
     train = importlib.util.module_from_spec(spec)

@@ -26,18 +26,13 @@ Example:
         --amp fp16 --channels-last on --profile 5 --out bench_amp.json
 """
 import argparse
-import json
-import os
-import os.path as osp
 import sys
 from typing import Any, Dict, Optional
 
 from mmengine.config import DictAction
 
-sys.path.insert(0,
-                osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 from frskd_mm.analysis import run_benchmark
+from frskd_mm.utils.json_io import write_json
 
 
 def _ratio(a, b) -> Optional[float]:
@@ -296,10 +291,7 @@ def main(argv=None):
         log=lambda msg: print(msg, file=sys.stderr, flush=True))
     print(format_table(result))
     if args.out:
-        folder = osp.dirname(osp.abspath(args.out))
-        os.makedirs(folder, exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        write_json(args.out, result)
         print(f'Results written to {args.out}')
     return result
 

@@ -61,15 +61,14 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
 from frskd_mm.analysis.study_grid import (Cell, expand_grid, load_grid,
                                           study_config, write_subset)
 from frskd_mm.analysis.study_report import format_table, plot_forest, summarize
+from frskd_mm.utils.json_io import write_json
 from frskd_mm.utils.logs import find_scalar_logs, load_scalars
 from frskd_mm.utils.results import last_logged
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 DEFAULT_ARMS = (
     ('baseline', 'configs/demo/baseline_wrn16_2_digits.py'),
@@ -135,8 +134,7 @@ def run_one(job: dict, threads: int) -> dict:
         pass
     if job['curves']:
         result['curve'] = validation_curve(job['work_dir'])
-    with open(result_file, 'w') as f:
-        json.dump(result, f, indent=2)
+    write_json(result_file, result)
     print(
         f"{job['arm']:<16} {job['cell_name']:<36} seed {job['seed']}: "
         f"{result['metric']:.2f}  ({result['seconds']:.0f} s)",
@@ -390,8 +388,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             dict(arm=r['arm'], cell=r['cell_name'], seed=r['seed'])
             for r in results if r['metric'] is None
         ])
-    with open(out + '.json', 'w') as f:
-        json.dump(report, f, indent=2)
+    write_json(out + '.json', report)
     plot_forest(summary, names, args.reference, out + '.png', args.title,
                 METRIC)
     print(f'\nWritten {out}.json and {out}.png')

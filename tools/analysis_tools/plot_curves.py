@@ -45,10 +45,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
 from frskd_mm.utils.logs import find_scalar_logs, load_scalars
 
 #: The FRSKD loss terms, one panel each.

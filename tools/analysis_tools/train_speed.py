@@ -21,7 +21,6 @@ Example (ResNet18-CIFAR at batch 64, 2 threads, as in docs/benchmark.md):
         --out work_dirs/train_speed.json
 """
 import argparse
-import json
 import os
 import os.path as osp
 import pickle
@@ -34,8 +33,6 @@ from typing import Dict, List, Optional
 import numpy as np
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -209,9 +206,8 @@ def main(argv: Optional[List[str]] = None) -> Dict:
           f'FRSKD/baseline {result["ratio_of_medians"]:.2f}x (rounds: ' +
           ', '.join(f'{x:.2f}x' for x in result['ratio_per_round']) + ')')
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        from frskd_mm.utils.json_io import write_json
+        write_json(args.out, result)
         print(f'Results written to {args.out}')
     return result
 

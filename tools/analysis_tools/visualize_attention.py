@@ -27,15 +27,10 @@ The figure is (1 + 2 * levels) * cell-size by images * cell-size inches at
 --dpi (defaults: 2 inches, 100 dpi, i.e. 200 px per panel).
 """
 import argparse
-import os.path as osp
 import sys
 from typing import List, Optional
 
 from mmengine.config import DictAction
-
-_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -19,17 +19,29 @@ Example:
     python tools/dataset_converters/digit_canvas_to_coco.py data/digit_boxes
 """
 import argparse
+import importlib.util
 import json
 import os
 import os.path as osp
-import sys
 from typing import Dict
 
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from digit_canvas_to_seg import NUM_CANVASES, make_canvas, split_digits
+
+def _canvas_writer():
+    """digit_canvas_to_seg.py beside this file, which draws the canvases."""
+    path = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'digit_canvas_to_seg.py')
+    spec = importlib.util.spec_from_file_location('digit_canvas_to_seg', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_CANVAS = _canvas_writer()
+NUM_CANVASES, make_canvas = _CANVAS.NUM_CANVASES, _CANVAS.make_canvas
+split_digits = _CANVAS.split_digits
 
 #: COCO categories: id ``d + 1`` for digit ``d`` (0 is no category in COCO).
 CATEGORIES = [dict(id=d + 1, name=str(d)) for d in range(10)]

@@ -10,8 +10,7 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ..losses.self_distill_loss import SelfDistillLoss
-from ..necks.frskd_neck import FRSKDNeck
-from ..necks.self_teacher_features import SelfTeacherFeatures
+from ..necks.frskd_neck import FRSKDNeck, SelfTeacherFeatures
 
 
 @MODELS.register_module()

@@ -10,8 +10,7 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ..losses.self_distill_loss import SelfDistillLoss
-from ..necks.frskd_neck import FRSKDNeck
-from ..necks.self_teacher_features import SelfTeacherFeatures
+from ..necks.frskd_neck import FRSKDNeck, SelfTeacherFeatures
 from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .frskd_seg_head_args import (KD_PIXELS, build_student, check_loss_names,
                                   parse_teacher)

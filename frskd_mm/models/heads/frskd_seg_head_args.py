@@ -6,6 +6,8 @@ import torch.nn as nn
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS as SEG_MODELS
 
+from ...utils.config_types import config_type_name
+
 EXAMPLE = ("decode_head=dict(type='FRSKDSegHead', "
            "student=dict(type='DepthwiseSeparableASPPHead', in_channels=2048, "
            'in_index=3, channels=512, dilations=(1, 12, 24, 36), '
@@ -31,8 +33,7 @@ def build_student(cfg) -> BaseDecodeHead:
         raise ValueError(
             'FRSKDSegHead.student has no `type`; it must be the config of '
             f'an MMSegmentation decode head, e.g. {EXAMPLE}.')
-    name = head_type if isinstance(head_type, str) else getattr(
-        head_type, '__name__', repr(head_type))
+    name = config_type_name(cfg) or repr(head_type)
     cls = SEG_MODELS.get(head_type) if isinstance(head_type,
                                                   str) else head_type
     if cls is None:

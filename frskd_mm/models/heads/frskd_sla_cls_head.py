@@ -10,8 +10,7 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ..losses.kd_loss import kd_kl_div
-from ..necks.frskd_neck import FRSKDNeck
-from ..necks.self_teacher_features import SelfTeacherFeatures
+from ..necks.frskd_neck import FRSKDNeck, SelfTeacherFeatures
 from ..utils.sla import (NUM_ROTATIONS, aggregate_joint_logits, hard_labels,
                          joint_targets)
 from .frskd_cls_head import FRSKDClsHead

@@ -11,8 +11,79 @@ from frskd_mm.registry import MODELS
 from ...utils.config_types import config_type_name
 from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .bifpn_layer import BiFPNLayer  # noqa: F401 - registers the default
-from .grad_scale import scale_grad
-from .self_teacher_features import SelfTeacherFeatures
+
+
+class _ScaleGrad(torch.autograd.Function):
+    """Identity in the forward pass, the gradient times ``scale`` in the
+    backward pass (:func:`scale_grad`)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, scale: float) -> Tensor:
+        ctx.scale = scale
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return grad * ctx.scale, None
+
+
+def scale_grad(x: Tensor, scale: float) -> Tensor:
+    """Return ``x`` unchanged; the gradient flowing back through it is
+    multiplied by ``scale`` (0 detaches, 1 is the identity).
+
+    Args:
+        x (Tensor): Any tensor.
+        scale (float): Gradient factor, >= 0.
+
+    Returns:
+        Tensor: ``x`` (a view of it, unless ``scale`` is 0 or 1).
+    """
+    if scale == 1:
+        return x
+    if scale == 0:
+        return x.detach()
+    return _ScaleGrad.apply(x, scale)
+
+
+class SelfTeacherFeatures(tuple):
+    """The backbone's features F_1..F_n, carrying the self-teacher's outputs.
+
+    It is a plain tuple of the student features, so any head, auxiliary head
+    or metric that indexes the neck's output sees exactly what the backbone
+    produced; FRSKD heads read the extra attributes.
+
+    Attributes:
+        refined (tuple[Tensor]): Refined features T_1..T_n, level i of shape
+            (N, d_i, H_i, W_i).
+        teacher_logits (Tensor | None): The self-teacher's class logits,
+            shape (N, num_classes), or None when the neck has no classifier
+            (segmentation heads decode ``refined`` themselves).
+        student_preact (tuple[Tensor] | None): F_1..F_n before their last
+            ReLU, when a feature loss asked for them (the OD loss), else
+            None.
+        refined_preact (tuple[Tensor] | None): T_1..T_n before their ReLU,
+            likewise.
+    """
+
+    refined: tuple
+    teacher_logits: Optional[Tensor]
+    student_preact: Optional[tuple]
+    refined_preact: Optional[tuple]
+
+    def __new__(cls,
+                student: Sequence[Tensor],
+                refined: Sequence[Tensor],
+                teacher_logits: Optional[Tensor] = None,
+                student_preact: Optional[Sequence[Tensor]] = None,
+                refined_preact: Optional[Sequence[Tensor]] = None):
+        obj = super().__new__(cls, student)
+        obj.refined = tuple(refined)
+        obj.teacher_logits = teacher_logits
+        obj.student_preact = None if student_preact is None else tuple(
+            student_preact)
+        obj.refined_preact = None if refined_preact is None else tuple(
+            refined_preact)
+        return obj
 
 
 @MODELS.register_module()

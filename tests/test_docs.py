@@ -16,10 +16,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / 'README.md'] + sorted((ROOT / 'docs').glob('*.md'))
 
-#: Pages that the README links to ahead of their arrival; a name of one
-#: passes while the page is absent, and is checked as soon as it exists.
-PAGES_TO_COME = {'docs/reproducing_the_paper.md', 'docs/detection.md'}
-
 # A repository path: not preceded by a path character, so that upstream
 # paths (``mmsegmentation/tools/...``) and user folders (``my_configs/``)
 # are not taken for ours. Only files with these suffixes, and folders, are
@@ -96,8 +92,6 @@ def _expand(path: str) -> List[str]:
 
 
 def _exists(path: str) -> bool:
-    if path in PAGES_TO_COME:
-        return True
     if '*' in path:
         return bool(glob.glob(str(ROOT / path)))
     return (ROOT / path).exists()
@@ -150,8 +144,7 @@ def test_relative_links_and_anchors_resolve(page):
         rel = file.relative_to(ROOT).as_posix() if ROOT in file.parents \
             else str(file)
         if not file.exists():
-            if rel not in PAGES_TO_COME:
-                broken.append(f'{target} (no {rel})')
+            broken.append(f'{target} (no {rel})')
             continue
         if anchor and file.suffix == '.md' and \
                 anchor not in _anchors(file.read_text(encoding='utf-8')):

@@ -51,3 +51,11 @@ def mentions(path: str, word: str, seen: frozenset = frozenset()) -> bool:
         mentions(
             osp.normpath(osp.join(osp.dirname(path), base)), word, seen
             | {path}) for base in _LOCAL_BASE.findall(text))
+
+
+def stable_recipe_hook() -> dict:
+    """``stable_frskd_hook`` of configs/_base_/frskd_stable_recipe.py: the
+    FRSKDHook every stable-recipe config uses."""
+    return load(
+        osp.join(CONFIG_DIR, '_base_',
+                 'frskd_stable_recipe.py')).stable_frskd_hook.to_dict()

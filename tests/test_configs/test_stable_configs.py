@@ -10,15 +10,14 @@ import os.path as osp
 import types
 
 import pytest
-from config_files import CONFIG_DIR, config_id, load
+from config_files import CONFIG_DIR, config_id, load, stable_recipe_hook
 
 from frskd_mm.engine.hooks import FRSKDHook
 
 STABLE = sorted(glob.glob(osp.join(CONFIG_DIR, 'frskd_stable', '*.py')))
 DEMO_STABLE = sorted(
     glob.glob(osp.join(CONFIG_DIR, 'demo', 'frskd_stable_*.py')))
-RECIPE = load(osp.join(CONFIG_DIR, '_base_',
-                       'frskd_stable_recipe.py')).stable_frskd_hook.to_dict()
+RECIPE = stable_recipe_hook()
 
 
 def _paper_twin(path):

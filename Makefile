@@ -10,8 +10,11 @@ install:
 demo: install
 	@$(PY) tools/demo.py
 
+# One pytest worker per core, each test file on one worker (its module
+# fixtures run once); the ten slowest tests are listed at the end.
 test: install
-	@$(PY) -m pytest tests -q -p no:cacheprovider
+	@$(PY) -m pytest tests -q -p no:cacheprovider -n auto --dist loadfile \
+		--durations=10
 
 clean-demo:
 	rm -rf work_dirs/demo

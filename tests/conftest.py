@@ -4,6 +4,7 @@ data writers of the tests (CIFAR-100 batches, digit canvases), and the
 run on CUDA and under automatic mixed precision."""
 import contextlib
 import importlib.util
+import os
 import os.path as osp
 import types
 import warnings
@@ -19,6 +20,13 @@ from mmpretrain.utils import register_all_modules
 import frskd_mm  # noqa: F401
 
 register_all_modules(init_default_scope=True)
+
+# Under pytest-xdist (``make test``: one worker per core) each worker's torch
+# gets its share of the cores, so that the workers do not oversubscribe them.
+if os.environ.get('PYTEST_XDIST_WORKER_COUNT'):
+    torch.set_num_threads(
+        max(1, (os.cpu_count() or 1) //
+            int(os.environ['PYTEST_XDIST_WORKER_COUNT'])))
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -96,11 +96,11 @@ def source_gradients(model: nn.Module,
             losses = model(**data, mode='loss')
         for key, value in losses.items():
             term = loss_term(key)
-            if term is None or not torch.is_tensor(value) or \
-                    not value.requires_grad:
+            value = _loss_value(value)
+            if term is None or value is None or not value.requires_grad:
                 continue
             g = torch.autograd.grad(
-                value.sum(), params, retain_graph=True, allow_unused=True)
+                value, params, retain_graph=True, allow_unused=True)
             flat = torch.cat([
                 (torch.zeros_like(p) if x is None else x).flatten()
                 for p, x in zip(params, g)
@@ -116,6 +116,18 @@ def source_gradients(model: nn.Module,
                 getattr(m, k).copy_(v)
     grads.update(batch_var)
     return grads
+
+
+def _loss_value(value) -> Optional[Tensor]:
+    """A loss dict entry as the scalar MMEngine's ``parse_losses`` adds to
+    the total: a tensor's mean, or the sum of the means of a list of
+    tensors (MMDetection's per-level losses); None for anything else."""
+    if torch.is_tensor(value):
+        return value.mean()
+    if isinstance(value, (list, tuple)) and value and all(
+            torch.is_tensor(v) for v in value):
+        return sum(v.mean() for v in value)
+    return None
 
 
 #: The self-teacher's terms, which ``grad_balance`` bounds together.
@@ -140,9 +152,15 @@ def balance_stats(grads: Dict[str, Tensor]) -> Dict[str, object]:
         for b in vectors
     ] for a in vectors]
     student = grads.get('student_ce')
-    return dict(
-        student=float(student.norm()) if student is not None else 0.0,
-        gram=gram)
+    if student is None:
+        raise ValueError(
+            "FRSKDHook.grad_balance: the model's loss dict has no loss of "
+            "the student's own (a 'loss*' key other than loss_teacher*, "
+            'loss_kd and loss_att, a tensor or a list of tensors, that '
+            'reaches the backbone), so the self-teacher\'s terms cannot be '
+            'bounded by it. Remove grad_balance from FRSKDHook, or return '
+            'the student\'s loss under such a key.')
+    return dict(student=float(student.norm()), gram=gram)
 
 
 def balance_factor(stats: Dict[str, object], weights: Dict[str, float],

@@ -162,3 +162,39 @@ class _Hub:
 
     def update_scalar(self, key, value):
         self.scalars[key] = value
+
+
+class _PerLevelLosses(torch.nn.Module):
+    """A model whose loss dict holds per-level lists, as MMDetection's
+    dense heads return them, beside a loss that is no loss (``acc``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Linear(2, 2, bias=False)
+        self.data_preprocessor = lambda batch, training: batch
+
+    def forward(self, inputs, mode):
+        y = self.backbone(inputs)
+        return dict(
+            loss_cls=[y[:, 0].pow(2).sum(), y[:, 1].sum()],
+            loss_teacher=[3 * y[:, 1].mean()],
+            acc=torch.tensor(1.0))
+
+
+def test_per_level_loss_lists_are_measured_as_mmengine_adds_them():
+    model = _PerLevelLosses()
+    x = torch.tensor([[1.0, 2.0]])
+    with torch.no_grad():
+        model.backbone.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    grads = source_gradients(model, dict(inputs=x))
+    # d/dW of y0^2 + y1 (y = W x): row 0 is 2 y0 x = (2, 4), row 1 is x.
+    torch.testing.assert_close(grads['student_ce'],
+                               torch.tensor([2.0, 4.0, 1.0, 2.0]))
+    torch.testing.assert_close(grads['teacher_ce'],
+                               torch.tensor([0.0, 0.0, 3.0, 6.0]))
+    assert balance_stats(grads)['student'] == pytest.approx(math.sqrt(25))
+
+
+def test_a_model_without_a_student_loss_cannot_be_balanced():
+    with pytest.raises(ValueError, match="no loss of the student's own"):
+        balance_stats(dict(teacher_ce=torch.ones(3)))

@@ -1,5 +1,5 @@
-# resnet18_mit67 with our stable FRSKD recipe (not the paper's method): the
-# paper's ../frskd/resnet18_mit67.py with the FRSKDHook of
+# Our stable FRSKD recipe (not the paper's method) on the paper's
+# ../frskd/resnet18_mit67.py, through the FRSKDHook of
 # ../_base_/frskd_stable_recipe.py. What it changes: alpha, beta and the
 # self-teacher's gradient into the backbone stay 0 until the self-teacher's
 # training CE is below the student's (until then the student trains
@@ -10,6 +10,9 @@
 # first iteration left the student up to 58 points below its baseline
 # (docs/frskd_study.md). The model, the losses at full weight and the
 # deployed student are the paper's.
-_base_ = ['../frskd/resnet18_mit67.py', '../_base_/frskd_stable_recipe.py']
+_base_ = [
+    '../frskd/resnet18_mit67.py',
+    '../_base_/frskd_stable_recipe.py'
+]
 
 custom_hooks = [_base_.stable_frskd_hook]

@@ -89,3 +89,12 @@ def test_a_tiny_grid_end_to_end(study, tmp_path):
     stamp = os.stat(run / 'result.json').st_mtime
     assert study.main(argv)['cells'] == report['cells']
     assert os.stat(run / 'result.json').st_mtime == stamp
+    # A grid with one more cell, summarised without training: the finished
+    # cell is reported, the new one is listed as missing and not trained.
+    spec = json.loads(grid.read_text())
+    spec['vary'] = dict(epochs=[3])
+    grid.write_text(json.dumps(spec))
+    partial = study.main(argv + ['--summarize-only'])
+    assert partial['cells'] == report['cells']
+    assert partial['missing'] == ['tiny_2pc_3ep_bs8_lr0.05_constant']
+    assert not (tmp_path / 'work' / partial['missing'][0]).exists()

@@ -20,7 +20,9 @@ run's curve and, per arm, the worst gap of its mean curve below the
 reference's.
 
 Runs already finished in ``--work-dir`` (their ``result.json``) are reused,
-so an interrupted study continues where it stopped.
+so an interrupted study continues where it stopped. Runs start cheapest
+cell first; ``--summarize-only`` trains nothing and reports the cells whose
+runs have all finished, listing the others under ``missing``.
 
 Two ways to give the cells:
 
@@ -296,6 +298,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         help='prefix of the JSON and PNG written '
         '(default: <work-dir>/study)')
     parser.add_argument('--title', default='', help='title of the figure')
+    parser.add_argument(
+        '--summarize-only',
+        action='store_true',
+        help='train nothing: report the cells whose runs have all finished '
+        'in --work-dir (a study stopped early); the others are listed under '
+        '"missing"')
     args = parser.parse_args(argv)
     arms = args.arm or [list(a) for a in DEFAULT_ARMS]
     for arm in arms:
@@ -345,7 +353,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     # is not thread-safe.
     for job in jobs:
         job['config_file'] = osp.join(job['work_dir'], 'study_config.py')
-        if not osp.isfile(osp.join(job['work_dir'], 'result.json')):
+        if not args.summarize_only and \
+                not osp.isfile(osp.join(job['work_dir'], 'result.json')):
             os.makedirs(job['work_dir'], exist_ok=True)
             study_config(
                 job['config'],
@@ -359,14 +368,31 @@ def main(argv: Optional[List[str]] = None) -> dict:
                 gradients=args.gradients).dump(job['config_file'])
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     start = time.time()
-    # Cheapest cells first (images x epochs), so that a study stopped early
-    # leaves whole cells done; results keep the grid's order.
-    order = sorted(
-        range(len(jobs)), key=lambda i: jobs[i]['n_train'] * jobs[i]['epochs'])
-    with ThreadPoolExecutor(args.jobs) as pool:
-        done = dict(
-            zip(order, pool.map(lambda i: run_one(jobs[i], threads), order)))
-    results = [done[i] for i in range(len(jobs))]
+    missing = []
+    if args.summarize_only:
+        finished = [
+            osp.isfile(osp.join(j['work_dir'], 'result.json')) for j in jobs
+        ]
+        incomplete = {
+            j['cell_name']
+            for j, ok in zip(jobs, finished) if not ok
+        }
+        missing = sorted(incomplete)
+        results = [
+            run_one(j, threads) for j in jobs
+            if j['cell_name'] not in incomplete
+        ]
+    else:
+        # Cheapest cells first (images x epochs), so that a study stopped
+        # early leaves whole cells done; results keep the grid's order.
+        order = sorted(
+            range(len(jobs)),
+            key=lambda i: jobs[i]['n_train'] * jobs[i]['epochs'])
+        with ThreadPoolExecutor(args.jobs) as pool:
+            done = dict(
+                zip(order, pool.map(lambda i: run_one(jobs[i], threads),
+                                    order)))
+        results = [done[i] for i in range(len(jobs))]
     names = [a[0] for a in args.arms]
     summary = summarize(results, names, args.reference)
     print('\n' + format_table(summary, names, args.reference))
@@ -387,10 +413,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
         failed=[
             dict(arm=r['arm'], cell=r['cell_name'], seed=r['seed'])
             for r in results if r['metric'] is None
-        ])
+        ],
+        missing=missing)
     write_json(out + '.json', report)
     plot_forest(summary, names, args.reference, out + '.png', args.title,
                 METRIC)
+    if missing:
+        print(f'\nNot finished, left out: {", ".join(missing)}')
     print(f'\nWritten {out}.json and {out}.png')
     return report
 

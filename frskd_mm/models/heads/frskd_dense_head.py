@@ -11,8 +11,7 @@ from torch import Tensor
 
 from frskd_mm.registry import MODELS
 from ..losses.sigmoid_self_distill_loss import SigmoidSelfDistillLoss
-from ..necks.frskd_neck import FRSKDNeck
-from ..necks.frskd_neck import SelfTeacherFeatures
+from ..necks.frskd_neck import FRSKDNeck, SelfTeacherFeatures
 from ..utils.teacher_rng import init_student_then_teacher, teacher_rng
 from .frskd_dense_head_args import (build_dense_head, check_loss_names,
                                     per_prior_scores, student_config,

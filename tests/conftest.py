@@ -13,12 +13,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from mmengine.registry import DefaultScope, init_default_scope
+from mmengine_cache import cache_mmengine_config_work
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from mmpretrain.utils import register_all_modules
 
 import frskd_mm  # noqa: F401
 
+cache_mmengine_config_work()
 register_all_modules(init_default_scope=True)
 
 # Under pytest-xdist (``make test``: one worker per core) each worker's torch

@@ -163,17 +163,12 @@ def test_exported_seg_student_runs_in_plain_mmseg(tmp_path, write_canvases):
         dict(state_dict=model.state_dict(), meta=dict(dataset_meta=meta)),
         ckpt)
 
-    env = dict(os.environ, PYTHONPATH='')
-    subprocess.run(
-        [
-            sys.executable,
-            osp.join(ROOT, 'tools/export_student.py'), SEG_CONFIG,
-            str(ckpt), '--out-dir',
-            str(tmp_path / 'out'), '--cfg-options'
-        ] + data_opts,
-        check=True,
-        cwd=ROOT,
-        env=dict(env, PYTHONPATH=ROOT))
+    # The command line runs as a script in the test above; here its main().
+    load_tool('tools/export_student.py').main([
+        SEG_CONFIG,
+        str(ckpt), '--out-dir',
+        str(tmp_path / 'out'), '--cfg-options'
+    ] + data_opts)
     cfg_out = tmp_path / 'out' / 'frskd_seg_digits_student.py'
     student = tmp_path / 'out' / 'frskd_seg_digits_student.pth'
     assert 'frskd' not in cfg_out.read_text().lower().replace(
@@ -194,7 +189,7 @@ def test_exported_seg_student_runs_in_plain_mmseg(tmp_path, write_canvases):
     ],
                    check=True,
                    cwd=str(tmp_path),
-                   env=env)
+                   env=dict(os.environ, PYTHONPATH=''))
     plain = torch.load(out, weights_only=False)
     assert plain['head'] == 'FCNHead' and not plain['has_neck']
     assert plain['classes'] == list(DigitCanvasDataset.METAINFO['classes'])

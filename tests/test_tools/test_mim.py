@@ -42,15 +42,23 @@ def _tiny_options(data_root):
     return opts
 
 
-def _mim(args, cwd, pythonpath):
-    env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS='2')
-    proc = subprocess.run([sys.executable, '-c', MIM, *args],
-                          cwd=cwd,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
-    output = proc.stdout + proc.stderr
+def _start_mim(args, cwd, pythonpath, log):
+    """``mim <args>`` in the background (one thread: the two runs of this
+    file train side by side), its output to the file ``log``."""
+    env = dict(os.environ, PYTHONPATH=pythonpath, OMP_NUM_THREADS='1')
+    with open(log, 'w') as out:
+        return subprocess.Popen([sys.executable, '-c', MIM, *args],
+                                cwd=cwd,
+                                env=env,
+                                stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def _finished(proc, log):
+    """The output of a :func:`_start_mim` run, which must have trained."""
+    proc.wait(timeout=600)
+    with open(log) as f:
+        output = f.read()
     assert proc.returncode == 0, output[-5000:]
     assert 'Training finished successfully' in output, output[-3000:]
     return output
@@ -75,22 +83,6 @@ def test_model_index_lists_every_config():
     assert len(set(names)) == len(names)
 
 
-def test_mim_train_mmpretrain_runs_our_config(digits_root, tmp_path):
-    pytest.importorskip(
-        'mim',
-        reason='OpenMIM is not installed (see the '
-        'README, "OpenMIM")')
-    work_dir = str(tmp_path / 'work')
-    output = _mim([
-        'train', 'mmpretrain', CONFIG, '--work-dir', work_dir, '--cfg-options',
-        *_tiny_options(digits_root)
-    ],
-                  cwd=ROOT,
-                  pythonpath=ROOT)
-    assert osp.join('mmpretrain', '.mim', 'tools', 'train.py') in output
-    _trained_frskd(work_dir)
-
-
 def _copy_checkout(dst):
     """The files a wheel is built from (no build outputs of the checkout:
     an in-tree build writes frskd_mm/.mim, build/ and *.egg-info)."""
@@ -102,37 +94,70 @@ def _copy_checkout(dst):
         shutil.copyfile(osp.join(ROOT, name), osp.join(dst, name))
 
 
-def test_mim_train_frskd_mm_from_a_wheel(digits_root, tmp_path):
+@pytest.fixture(scope='module')
+def mim_runs(digits_root, tmp_path_factory):
+    """Both ``mim train`` runs, side by side: ``mmpretrain`` with this
+    checkout on ``PYTHONPATH`` (started first, it trains while the wheel is
+    built), and ``frskd_mm`` from a wheel of this checkout installed into
+    ``site``. Returns ``{name: (work_dir, output)}`` and the site folder."""
     pytest.importorskip(
         'mim',
         reason='OpenMIM is not installed (see the '
         'README, "OpenMIM")')
-    src, wheels, site = (str(tmp_path / d) for d in ('src', 'whl', 'site'))
-    _copy_checkout(src)
-    pip = [sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q']
-    subprocess.run(
-        pip +
-        ['wheel', '--no-deps', '--no-build-isolation', src, '-w', wheels],
-        check=True,
-        capture_output=True)
-    wheel = glob.glob(osp.join(wheels, 'frskd_mm-*.whl'))[0]
-    subprocess.run(
-        pip + ['install', '--no-deps', '--target', site, wheel],
-        check=True,
-        capture_output=True)
+    tmp = tmp_path_factory.mktemp('mim')
+    work = {name: str(tmp / name) for name in ('mmpretrain', 'frskd_mm')}
+    logs = {name: str(tmp / f'{name}.log') for name in work}
+    procs = dict(
+        mmpretrain=_start_mim([
+            'train', 'mmpretrain', CONFIG, '--work-dir', work['mmpretrain'],
+            '--cfg-options', *_tiny_options(digits_root)
+        ], ROOT, ROOT, logs['mmpretrain']))
+    try:
+        src, wheels, site = (str(tmp / d) for d in ('src', 'whl', 'site'))
+        _copy_checkout(src)
+        pip = [
+            sys.executable, '-m', 'pip', '--disable-pip-version-check', '-q'
+        ]
+        subprocess.run(
+            pip +
+            ['wheel', '--no-deps', '--no-build-isolation', src, '-w', wheels],
+            check=True,
+            capture_output=True)
+        wheel = glob.glob(osp.join(wheels, 'frskd_mm-*.whl'))[0]
+        subprocess.run(
+            pip + ['install', '--no-deps', '--target', site, wheel],
+            check=True,
+            capture_output=True)
+        # By config name, from a folder without configs/: mim finds it in
+        # the installed package and runs the package's tools/train.py.
+        procs['frskd_mm'] = _start_mim([
+            'train', 'frskd_mm',
+            osp.basename(CONFIG), '--work-dir', work['frskd_mm'],
+            '--cfg-options', *_tiny_options(digits_root)
+        ], str(tmp), site, logs['frskd_mm'])
+        outputs = {
+            name: _finished(proc, logs[name])
+            for name, proc in procs.items()
+        }
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    return {name: (work[name], outputs[name]) for name in work}, site
+
+
+def test_mim_train_mmpretrain_runs_our_config(mim_runs):
+    runs, _ = mim_runs
+    work_dir, output = runs['mmpretrain']
+    assert osp.join('mmpretrain', '.mim', 'tools', 'train.py') in output
+    _trained_frskd(work_dir)
+
+
+def test_mim_train_frskd_mm_from_a_wheel(mim_runs):
+    runs, site = mim_runs
     tools = osp.join(site, 'frskd_mm', '.mim', 'tools', 'train.py')
     assert osp.isfile(tools)
     assert osp.isfile(osp.join(site, 'frskd_mm', '.mim', CONFIG))
-
-    # By config name, from a folder without configs/: mim finds it in the
-    # installed package and runs the package's tools/train.py.
-    work_dir = str(tmp_path / 'work')
-    output = _mim([
-        'train', 'frskd_mm',
-        osp.basename(CONFIG), '--work-dir', work_dir, '--cfg-options',
-        *_tiny_options(digits_root)
-    ],
-                  cwd=str(tmp_path),
-                  pythonpath=site)
+    work_dir, output = runs['frskd_mm']
     assert tools in output
     _trained_frskd(work_dir)

@@ -89,7 +89,8 @@ def _seg_argv(work, data_root, config, workers, resume=None):
 
 @pytest.fixture(scope='module')
 def runs(digits_root, write_canvases, tmp_path_factory):
-    """All training runs of this file, in one driver (imports paid once):
+    """All training runs of this file, in one driver (imports paid once,
+    independent runs side by side):
 
     - ``kill/<point>``: the classification demo (2 epochs) killed at
       ``point`` of the epoch-2 save, then ``--resume``;
@@ -112,7 +113,8 @@ def runs(digits_root, write_canvases, tmp_path_factory):
             argv=_cls_argv(work, digits_root),
             kill=dict(point=point, target=target))
         jobs[f'resume/{point}'] = dict(
-            argv=_cls_argv(work, digits_root, resume=True))
+            argv=_cls_argv(work, digits_root, resume=True),
+            after=[f'kill/{point}'])
     keep_all = ['default_hooks.checkpoint.max_keep_ckpts=-1']
     for w, workers, deterministic in (('0', 0, True), ('2', 2, True),
                                       ('plain', 2, False)):
@@ -121,17 +123,18 @@ def runs(digits_root, write_canvases, tmp_path_factory):
         jobs[f'cls_full{w}'] = dict(argv=argv + keep_all)
         argv = _cls_argv(cut, digits_root, 2, workers, deterministic)
         jobs[f'cls_cut{w}'] = dict(
-            argv=argv[:3] + ['--resume', str(full / 'epoch_1.pth')] + argv[3:])
+            argv=argv[:3] + ['--resume', str(full / 'epoch_1.pth')] + argv[3:],
+            after=[f'cls_full{w}'])
     for workers in (0, 2):
         full, cut = tmp / f'seg_full{workers}', tmp / f'seg_cut{workers}'
         jobs[f'seg_full{workers}'] = dict(
             argv=_seg_argv(full, canvases, seg_config, workers))
         jobs[f'seg_cut{workers}'] = dict(
             argv=_seg_argv(
-                cut, canvases, seg_config, workers, resume=full /
-                'iter_3.pth'))
-    done = run_train_jobs(list(jobs.values()), tmp)
-    return tmp, dict(zip(jobs, done))
+                cut, canvases, seg_config, workers,
+                resume=full / 'iter_3.pth'),
+            after=[f'seg_full{workers}'])
+    return tmp, run_train_jobs(jobs, tmp)
 
 
 def test_a_kill_at_any_point_of_a_save_resumes_from_the_newest_checkpoint(

@@ -187,8 +187,10 @@ def det_runs(tmp_path_factory):
                               demo_options(coco, 4, True) + hook)
     jobs['resume_1'] = _job(DEMO['frskd'], work('resume_1', 'resumed'),
                             demo_options(coco, 2, True) + hook)
-    jobs['resume_2'] = _job(DEMO['frskd'], work('resume_2', 'resumed'),
-                            demo_options(coco, 4, True) + hook, ('--resume', ))
+    jobs['resume_2'] = dict(
+        _job(DEMO['frskd'], work('resume_2', 'resumed'),
+             demo_options(coco, 4, True) + hook, ('--resume', )),
+        after=['resume_1'])
     broken = osp.join(folder, 'broken.json')
     with open(broken, 'w') as f:
         f.write('{"images": [{"id": 0, "file_name": "00000.png"')
@@ -196,8 +198,8 @@ def det_runs(tmp_path_factory):
         DEMO['frskd'], work('broken'),
         demo_options(coco, 2) +
         [f'train_dataloader.dataset.ann_file={broken}'])
-    done = run_train_jobs(list(jobs.values()), folder)
-    return {key: (dirs[key], job) for key, job in zip(jobs, done)}
+    done = run_train_jobs(jobs, folder)
+    return {key: (dirs[key], done[key]) for key in jobs}
 
 
 @pytest.mark.parametrize('key', list(CONFIGS) + [f'demo/{n}' for n in DEMO])

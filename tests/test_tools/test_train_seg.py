@@ -12,16 +12,15 @@ gradient accumulation) with validation; the trained FRSKD d0 checkpoint is
 exported and the plain student predicts what the FRSKD model predicts.
 """
 import glob
-import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
-from conftest import write_voc_pairs, write_voc_split
-from tool_runs import ROOT, run_tool, scalars
+from conftest import load_tool, write_voc_pairs, write_voc_split
+from tool_runs import ROOT, ok_log, run_train_jobs, scalars
+
+from frskd_mm.utils.logs import find_scalar_logs, read_records
 
 CONFIG = 'configs/frskd/efficientnet_b0_voc12aug_512x512.py'
 FRSKD_KEYS = ('decode.loss_ce', 'decode.loss_teacher', 'decode.loss_kd',
@@ -95,24 +94,21 @@ def tiny_options(data_root, max_iters):
     return opts
 
 
-def train(work_dir, data_root, max_iters, extra=(), check=True):
-    return run_tool(
-        'tools/train.py',
-        CONFIG,
-        '--work-dir',
-        str(work_dir),
-        *extra,
-        '--cfg-options',
-        *tiny_options(data_root, max_iters),
-        check=check)
+def _seg_argv(work_dir, data_root, max_iters, extra=()):
+    return [
+        osp.join(ROOT, CONFIG), '--work-dir',
+        str(work_dir), *extra, '--cfg-options',
+        *tiny_options(data_root, max_iters)
+    ]
 
 
-def test_frskd_seg_trains_validates_checkpoints_and_resumes(
-        voc_root, tmp_path):
-    proc = train(tmp_path, voc_root, max_iters=2)
-    assert 'mIoU' in proc.stdout + proc.stderr
-    assert osp.isfile(tmp_path / 'iter_2.pth')
-    records = scalars(tmp_path)
+def test_frskd_seg_trains_validates_checkpoints_and_resumes(runs):
+    root, jobs = runs
+    work_dir = root / 'voc12aug'
+    assert 'mIoU' in ok_log(jobs['voc12aug'])
+    assert osp.isfile(work_dir / 'iter_2.pth')
+    # The first launch's log (the resumed run writes its own).
+    records = read_records(find_scalar_logs(str(work_dir))[0])
     logs = [r for r in records if 'decode.loss_kd' in r]
     assert [r['iter'] for r in logs] == [1, 2]
     for r in logs:
@@ -126,10 +122,9 @@ def test_frskd_seg_trains_validates_checkpoints_and_resumes(
     assert [r['step'] for r in metrics] == [2]
     assert 0 <= metrics[0]['mIoU'] <= 100
 
-    proc = train(tmp_path, voc_root, max_iters=4, extra=['--resume'])
-    assert 'resumed' in (proc.stdout + proc.stderr).lower()
-    assert osp.isfile(tmp_path / 'iter_4.pth')
-    records = scalars(tmp_path)
+    assert 'resumed' in ok_log(jobs['voc12aug_resumed']).lower()
+    assert osp.isfile(work_dir / 'iter_4.pth')
+    records = scalars(work_dir)
     logs = [r for r in records if 'decode.loss_kd' in r]
     assert [r['iter'] for r in logs] == [1, 2, 3, 4]
     # The resumed run is past the ramp: full-weight distillation.
@@ -137,7 +132,7 @@ def test_frskd_seg_trains_validates_checkpoints_and_resumes(
                for r in logs[2:])
     assert [r['step'] for r in records if 'mIoU' in r] == [2, 4]
     ckpt = torch.load(
-        tmp_path / 'iter_4.pth', map_location='cpu', weights_only=False)
+        work_dir / 'iter_4.pth', map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 4
     state = ckpt['state_dict']
     assert any(k.startswith('neck.') for k in state)
@@ -146,13 +141,14 @@ def test_frskd_seg_trains_validates_checkpoints_and_resumes(
     assert ckpt['meta']['dataset_meta']['classes'][0] == 'background'
 
 
-def test_missing_voc_folder_is_a_clear_error(tmp_path):
+def test_missing_voc_folder_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    tool = load_tool('tools/train.py')
     missing = tmp_path / 'no_VOC2012'
-    proc = train(tmp_path / 'work', str(missing), max_iters=2, check=False)
-    assert proc.returncode != 0
-    assert 'FileNotFoundError' in proc.stderr
-    assert 'Pascal VOC data not found' in proc.stderr
-    assert str(missing) in proc.stderr
+    with pytest.raises(FileNotFoundError) as info:
+        tool.main(_seg_argv(tmp_path / 'work', str(missing), 2))
+    assert 'Pascal VOC data not found' in str(info.value)
+    assert str(missing) in str(info.value)
     assert not glob.glob(str(tmp_path / 'work' / '*.pth'))
 
 
@@ -206,45 +202,35 @@ def voc0712_options(data_root, frskd: bool):
     return opts
 
 
-def _start(config, work_dir, data_root):
-    """tools/train.py on ``config`` in the background (one thread each: the
-    four runs share the machine)."""
-    args = [
-        sys.executable, 'tools/train.py', config, '--work-dir',
-        str(work_dir), '--cfg-options',
-        *voc0712_options(data_root, frskd='/frskd/' in config)
-    ]
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS='1')
-    return subprocess.Popen(
-        args,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True)
-
-
 @pytest.fixture(scope='module')
-def voc0712_runs(voc0712_root, tmp_path_factory):
-    """The four VOC0712 configs trained for 1 epoch on the fixture, two at
-    a time: ``{key: (work_dir, output)}``."""
-    runs, pending = {}, list(VOC0712.items())
-    while pending:
-        batch, pending = pending[:2], pending[2:]
-        procs = {}
-        for key, config in batch:
-            work_dir = tmp_path_factory.mktemp(key)
-            procs[key] = (work_dir, _start(config, work_dir, voc0712_root))
-        for key, (work_dir, proc) in procs.items():
-            out, _ = proc.communicate(timeout=600)
-            assert proc.returncode == 0, f'{key} failed:\n{out[-6000:]}'
-            runs[key] = (work_dir, out)
-    return runs
+def runs(voc_root, voc0712_root, tmp_path_factory):
+    """The training runs of this file, from one interpreter (imports paid
+    once, independent runs side by side): the VOC2012-aug FRSKD config for
+    2 iterations, resumed to 4 (``voc12aug``, ``voc12aug_resumed``), and
+    the four VOC0712 configs for 1 epoch on the VOCdevkit fixture."""
+    root = tmp_path_factory.mktemp('seg_runs')
+    jobs = {
+        'voc12aug':
+        dict(argv=_seg_argv(root / 'voc12aug', voc_root, 2)),
+        'voc12aug_resumed':
+        dict(
+            argv=_seg_argv(root / 'voc12aug', voc_root, 4, extra=['--resume']),
+            after=['voc12aug']),
+    }
+    for key, config in VOC0712.items():
+        jobs[key] = dict(argv=[
+            config, '--work-dir',
+            str(root / key), '--cfg-options',
+            *voc0712_options(voc0712_root, frskd='/frskd/' in config)
+        ])
+    return root, run_train_jobs(jobs, root)
 
 
 @pytest.mark.parametrize('key', list(VOC0712))
-def test_voc0712_config_trains_and_validates(voc0712_runs, key):
-    work_dir, out = voc0712_runs[key]
+def test_voc0712_config_trains_and_validates(runs, key):
+    root, jobs = runs
+    ok_log(jobs[key])
+    work_dir = root / key
     frskd = key.startswith('frskd')
     records = scalars(work_dir)
     logs = [r for r in records if 'decode.loss_ce' in r]
@@ -269,8 +255,7 @@ def test_voc0712_config_trains_and_validates(voc0712_runs, key):
     assert frskd == any(k.startswith('decode_head.teacher.') for k in state)
 
 
-def test_voc0712_frskd_exports_the_student(voc0712_runs, voc0712_root,
-                                           tmp_path):
+def test_voc0712_frskd_exports_the_student(runs, voc0712_root, tmp_path):
     """The trained FRSKD d0 checkpoint exported: the plain student
     (TappedEfficientNet + SegBiFPN + SegBiFPNHead, no self-teacher)
     predicts what the FRSKD model predicts in eval mode."""
@@ -279,11 +264,13 @@ def test_voc0712_frskd_exports_the_student(voc0712_runs, voc0712_root,
 
     import frskd_mm  # noqa: F401
     config = VOC0712['frskd_d0']
-    work_dir, _ = voc0712_runs['frskd_d0']
-    ckpt = str(work_dir / 'epoch_1.pth')
-    run_tool('tools/export_student.py', config, ckpt,
-             '--out-dir', str(tmp_path), '--cfg-options',
-             *voc0712_data_options(voc0712_root))
+    root, jobs = runs
+    ok_log(jobs['frskd_d0'])
+    ckpt = str(root / 'frskd_d0' / 'epoch_1.pth')
+    load_tool('tools/export_student.py').main([
+        osp.join(ROOT, config), ckpt, '--out-dir',
+        str(tmp_path), '--cfg-options', *voc0712_data_options(voc0712_root)
+    ])
     name = 'efficientdet_d0_voc0712_512x512_student'
     student_ckpt = str(tmp_path / f'{name}.pth')
     state = torch.load(

@@ -37,19 +37,19 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp('sla_runs')
     data = write_cifar100(root / 'cifar100', num_train=8, num_test=4)
     options = tiny_options(data) + ['train_dataloader.batch_size=4']
-    jobs = [
+    jobs = {
+        name:
         dict(argv=[
             f'configs/{name}.py', '--work-dir',
             _work_dir(root, name), '--cfg-options', *options
-        ]) for name in CONFIGS
-    ]
-    jobs.append(
-        dict(argv=[
-            'configs/frskd/resnet18_cifar100_sla.py', '--work-dir',
-            _work_dir(root, 'mixup'), '--cfg-options', *options, *MIXUP
-        ]))
-    done = run_train_jobs(jobs, root)
-    return root, dict(zip([*CONFIGS, 'mixup'], done))
+        ])
+        for name in CONFIGS
+    }
+    jobs['mixup'] = dict(argv=[
+        'configs/frskd/resnet18_cifar100_sla.py', '--work-dir',
+        _work_dir(root, 'mixup'), '--cfg-options', *options, *MIXUP
+    ])
+    return root, run_train_jobs(jobs, root)
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))

@@ -8,7 +8,7 @@ import os
 import os.path as osp
 import subprocess
 import sys
-from typing import List
+from typing import Dict, List
 
 from frskd_mm.utils.logs import find_scalar_logs, read_records
 
@@ -61,25 +61,51 @@ def scalars(work_dir) -> List[dict]:
     return [r for path in paths for r in read_records(path)]
 
 
-def run_train_jobs(jobs: List[dict], folder) -> List[dict]:
-    """Run ``tools/train.py`` jobs in forked children of one interpreter
-    (``train_driver.py``: imports paid once); see its docstring for
-    ``kill``. Each job gets ``returncode`` (negative: the signal) and its
-    ``log`` (default ``<folder>/job<i>.log``) holds its output.
+def run_train_jobs(jobs: Dict[str, dict], folder) -> Dict[str, dict]:
+    """Run ``tools/train.py`` (or, with ``tool='test'``, ``tools/test.py``)
+    jobs in forked children of one interpreter, side by side
+    (``train_driver.py``: imports paid once; see its docstring for
+    ``kill``).
+
+    Args:
+        jobs (dict[str, dict]): Name -> job: ``argv``, optionally ``tool``,
+            ``kill``, ``log`` (default ``<folder>/<name>.log``) and
+            ``after`` (names of the jobs that must finish first, e.g. the
+            run a ``--resume`` continues).
+        folder: Where the job list and the logs go.
+
+    Returns:
+        dict[str, dict]: The jobs, each with its ``returncode`` (negative:
+        the signal that killed it).
     """
-    for i, job in enumerate(jobs):
-        job.setdefault('log', osp.join(str(folder), f'job{i}.log'))
+    names = list(jobs)
+    listed = []
+    for name in names:
+        job = dict(jobs[name])
+        job.setdefault('log',
+                       osp.join(str(folder),
+                                name.replace('/', '_') + '.log'))
         job.setdefault('kill', None)
+        job['after'] = [names.index(other) for other in job.get('after', [])]
+        listed.append(job)
     jobs_file = osp.join(str(folder), 'jobs.json')
     with open(jobs_file, 'w') as f:
-        json.dump(jobs, f)
+        json.dump(listed, f)
     run_tool(
         osp.join(ROOT, 'tests', 'test_tools', 'train_driver.py'), jobs_file)
     with open(jobs_file + '.out') as f:
-        return json.load(f)
+        return dict(zip(names, json.load(f)))
 
 
 def log_of(job: dict) -> str:
     """The output of a job of :func:`run_train_jobs`."""
     with open(job['log']) as f:
         return f.read()
+
+
+def ok_log(job: dict) -> str:
+    """The output of a job of :func:`run_train_jobs` that must have
+    succeeded (else the test fails with its end)."""
+    log = log_of(job)
+    assert job['returncode'] == 0, log[-6000:]
+    return log

@@ -96,8 +96,12 @@ def source_gradients(model: nn.Module,
             losses = model(**data, mode='loss')
         for key, value in losses.items():
             term = loss_term(key)
-            value = _loss_value(value)
-            if term is None or value is None or not value.requires_grad:
+            if term is None:
+                continue
+            # The scalar this entry adds to the loss the run optimises
+            # (a tensor's mean, the sum of a per-level list's means).
+            value = model.parse_losses({key: value})[0]
+            if not value.requires_grad:
                 continue
             g = torch.autograd.grad(
                 value, params, retain_graph=True, allow_unused=True)
@@ -116,18 +120,6 @@ def source_gradients(model: nn.Module,
                 getattr(m, k).copy_(v)
     grads.update(batch_var)
     return grads
-
-
-def _loss_value(value) -> Optional[Tensor]:
-    """A loss dict entry as the scalar MMEngine's ``parse_losses`` adds to
-    the total: a tensor's mean, or the sum of the means of a list of
-    tensors (MMDetection's per-level losses); None for anything else."""
-    if torch.is_tensor(value):
-        return value.mean()
-    if isinstance(value, (list, tuple)) and value and all(
-            torch.is_tensor(v) for v in value):
-        return sum(v.mean() for v in value)
-    return None
 
 
 #: The self-teacher's terms, which ``grad_balance`` bounds together.

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 
 from frskd_mm.engine.gradient_sources import (balance_factor, balance_stats,
@@ -164,14 +165,13 @@ class _Hub:
         self.scalars[key] = value
 
 
-class _PerLevelLosses(torch.nn.Module):
+class _PerLevelLosses(BaseModel):
     """A model whose loss dict holds per-level lists, as MMDetection's
     dense heads return them, beside a loss that is no loss (``acc``)."""
 
     def __init__(self):
         super().__init__()
         self.backbone = torch.nn.Linear(2, 2, bias=False)
-        self.data_preprocessor = lambda batch, training: batch
 
     def forward(self, inputs, mode):
         y = self.backbone(inputs)
